@@ -1,0 +1,14 @@
+"""HTTP API blueprints: thin views that parse with a schema, call one use case and return."""
+
+from flask import Flask
+from flask_smorest import Api
+
+from . import activities, health, lookup
+
+
+def init_app(app: Flask) -> None:
+    api = Api(app, spec_kwargs={"info": {"description": "crmbridge: CRM meetings and Outlook, side by side."}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for blueprint in (activities.blp, lookup.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health.bp)

@@ -1,0 +1,21 @@
+"""/api/lookup: everything the taskpane needs when it opens on a meeting, in one call."""
+
+from .. import db, schemas, services
+from ..auth.request import current_caller
+from .common import api_blueprint, org_domains
+
+blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, classification, link state, drift.")
+
+
+@blp.get("/lookup")
+@blp.arguments(schemas.LookupQuery, location="query")
+@blp.response(200, schemas.LookupOut)
+def lookup(query):
+    return services.lookup(db.session(), current_caller(), query, org_domains())
+
+
+@blp.post("/lookup")
+@blp.arguments(schemas.LookupIn)
+@blp.response(200, schemas.LookupOut, description="As GET, with a Graph-shaped snapshot of the open meeting.")
+def lookup_with_snapshot(query):
+    return services.lookup(db.session(), current_caller(), query, org_domains())

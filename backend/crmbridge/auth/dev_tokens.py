@@ -1,0 +1,47 @@
+"""Development tokens: signed with the app's secret key, accepted only in development and test modes.
+
+They stand in for Entra access tokens until those are configured. ``create_app`` refuses production mode with
+them enabled, and this module refuses to issue or accept one unless the app allows it.
+"""
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ..domain.addresses import AddressError, parse_address
+from .caller import Caller
+
+PREFIX = "dev."
+SALT = "crmbridge-dev-token"
+MAX_AGE_SECONDS = 30 * 24 * 3600
+
+
+class DevTokenError(Exception):
+    pass
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=SALT)
+
+
+def issue(secret_key: str, email: str, roles: tuple[str, ...] = ()) -> str:
+    try:
+        address = parse_address(email)
+    except AddressError as exc:
+        raise DevTokenError(f"'{email}' is not a usable email address: {exc}") from exc
+    payload = {"email": address.email.lower(), "roles": sorted(roles)} if roles else {"email": address.email.lower()}
+    return PREFIX + _serializer(secret_key).dumps(payload)
+
+
+def looks_like(token: str) -> bool:
+    return token.startswith(PREFIX)
+
+
+def verify(secret_key: str, token: str) -> Caller:
+    if not looks_like(token):
+        raise DevTokenError("not a development token")
+    try:
+        payload = _serializer(secret_key).loads(token[len(PREFIX):], max_age=MAX_AGE_SECONDS)
+    except BadSignature as exc:
+        raise DevTokenError("the development token is invalid or expired; create a new one") from exc
+    roles = frozenset(payload.get("roles", ()))
+    kind = "app" if roles else "user"
+    return Caller(kind=kind, email=payload["email"], subject=f"dev:{payload['email']}", roles=roles)

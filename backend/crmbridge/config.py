@@ -1,0 +1,118 @@
+"""Configuration: read from the environment once, in one place, with a documented default for each setting.
+
+Every variable is listed in README.md and .env.example.
+"""
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+MODES = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message names the variable to set."""
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got '{raw}'.") from exc
+
+
+def _list(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """SQLite under instance/ by default; ``postgres://`` and ``postgresql://`` use the psycopg 3 driver."""
+    if not raw:
+        return f"sqlite:///{Path(instance_path) / 'crmbridge.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix):]
+    return raw
+
+
+def _secret_key(env: Mapping[str, str], mode: str, instance_path: str) -> str:
+    """Production must be given a key. Development keeps a random one in instance/ so dev tokens survive restarts."""
+    key = env.get("CRMBRIDGE_SECRET_KEY", "").strip()
+    if key:
+        return key
+    if mode == "production":
+        raise ConfigError("CRMBRIDGE_SECRET_KEY is not set: production needs a long random secret.")
+    if mode == "test":
+        return secrets.token_urlsafe(32)
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_environment(env: Mapping[str, str], instance_path: str, test_mode: bool = False) -> dict:
+    """Flask config values from the environment. ``test_mode`` forces mode ``test``."""
+    mode = "test" if test_mode else env.get("CRMBRIDGE_ENV", "production").strip().lower()
+    if mode not in MODES:
+        raise ConfigError(f"CRMBRIDGE_ENV must be one of {', '.join(MODES)}, got '{mode}'.")
+    dev_tokens = _flag(env.get("CRMBRIDGE_DEV_TOKENS"), default=mode != "production")
+    if mode == "production" and dev_tokens:
+        raise ConfigError(
+            "CRMBRIDGE_DEV_TOKENS is on in production mode: development tokens would let anyone in. Turn it off."
+        )
+    return {
+        "CRMBRIDGE_ENV": mode,
+        "TESTING": mode == "test",
+        "SECRET_KEY": _secret_key(env, mode, instance_path),
+        "DATABASE_URL": database_url(env.get("DATABASE_URL", "").strip(), instance_path),
+        "ORG_DOMAINS": _list(env.get("CRMBRIDGE_ORG_DOMAINS")),
+        "INCLUDE_SUBDOMAINS": _flag(env.get("CRMBRIDGE_INCLUDE_SUBDOMAINS"), default=False),
+        "DEV_TOKENS": dev_tokens,
+        "MAX_CONTENT_LENGTH": _int(env, "CRMBRIDGE_MAX_BODY_BYTES", 256 * 1024),
+        "PAGE_SIZE_MAX": 200,
+        "PUBLIC_BASE_URL": env.get("CRMBRIDGE_PUBLIC_URL", "").strip().rstrip("/"),
+        "TASKPANE_DIR": env.get("CRMBRIDGE_TASKPANE_DIR", "").strip(),
+        "API_TITLE": "crmbridge",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }
+
+
+def check(config: Mapping) -> None:
+    """Refuse combinations that must never run, whatever set them (environment or test_config)."""
+    if config["CRMBRIDGE_ENV"] not in MODES:
+        raise ConfigError(f"CRMBRIDGE_ENV must be one of {', '.join(MODES)}.")
+    if config["CRMBRIDGE_ENV"] == "production" and config.get("DEV_TOKENS"):
+        raise ConfigError("Development tokens cannot be enabled in production mode (CRMBRIDGE_DEV_TOKENS).")
+    if not config.get("SECRET_KEY"):
+        raise ConfigError("CRMBRIDGE_SECRET_KEY is not set.")
+
+
+def instance_path() -> str:
+    """CRMBRIDGE_INSTANCE_PATH, else ``instance/`` at the top of a source checkout, else the current folder's."""
+    configured = os.environ.get("CRMBRIDGE_INSTANCE_PATH", "").strip()
+    if configured:
+        return str(Path(configured).resolve())
+    checkout = Path(__file__).resolve().parents[2]
+    base = checkout if (checkout / "pyproject.toml").exists() else Path.cwd()
+    return str(base / "instance")
+
+
+def environment() -> Mapping[str, str]:
+    return os.environ

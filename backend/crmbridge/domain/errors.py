@@ -1,0 +1,33 @@
+"""Exceptions raised by the domain; the web layer maps them onto the one JSON error shape."""
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class InvalidInput(DomainError):
+    """Input that breaks a domain rule, with messages per field (dotted paths such as ``participants.2.email``)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in errors.items()))
+
+    @classmethod
+    def one(cls, field: str, message: str) -> "InvalidInput":
+        return cls({field: [message]})
+
+
+class NotFound(DomainError):
+    """Missing, or another organizer's: the two must look the same to the caller."""
+
+
+class NotAllowed(DomainError):
+    """The caller is known but may not do this."""
+
+
+class AlreadyLinked(DomainError):
+    """An Outlook meeting is already linked to another activity."""
+
+
+class StaleVersion(DomainError):
+    """The activity changed since the caller read it (optimistic concurrency)."""

@@ -1,0 +1,215 @@
+"""Request and response schemas (JSON in camelCase). Validation lives in the fields; views only call them."""
+
+from datetime import UTC
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from .domain.activity import PARTICIPANT_TYPES, Status
+from .domain.addresses import AddressError, parse_address
+
+MAX_TEXT = 20_000
+LINK_STATES = ("pending", "sent", "cancelled")
+LINK_KINDS = ("external", "internal")
+
+
+class UtcDateTime(fields.AwareDateTime):
+    """ISO 8601 with an offset on the way in; UTC with ``Z`` on the way out."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _valid_address(value: str) -> None:
+    try:
+        parse_address(value)
+    except AddressError as exc:
+        raise ValidationError(f"Not a usable email address: {exc}.") from exc
+
+
+class ParticipantIn(Schema):
+    email = fields.String(required=True, validate=[validate.Length(max=320), _valid_address])
+    display_name = fields.String(data_key="displayName", validate=validate.Length(max=255))
+    type = fields.String(load_default="required", validate=validate.OneOf(PARTICIPANT_TYPES))
+
+
+class ActivityIn(Schema):
+    subject = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    start = UtcDateTime(required=True)
+    end = UtcDateTime(required=True)
+    time_zone = fields.String(data_key="timeZone", required=True, validate=validate.Length(min=1, max=64))
+    is_all_day = fields.Boolean(data_key="isAllDay", load_default=False)
+    location = fields.String(load_default="", validate=validate.Length(max=255))
+    internal_notes = fields.String(data_key="internalNotes", load_default="", validate=validate.Length(max=MAX_TEXT))
+    external_agenda = fields.String(
+        data_key="externalAgenda", load_default="", validate=validate.Length(max=MAX_TEXT)
+    )
+    status = fields.String(load_default=Status.PLANNED.value, validate=validate.OneOf([s.value for s in Status]))
+    participants = fields.List(fields.Nested(ParticipantIn), load_default=list, validate=validate.Length(max=500))
+    organizer_email = fields.String(
+        data_key="organizerEmail", validate=[validate.Length(max=320), _valid_address],
+        metadata={"description": "Only for integrations (application tokens); organizers create their own."},
+    )
+
+
+class ActivityPatch(ActivityIn):
+    """Any subset of the fields; ``participants``, when given, replaces the whole list."""
+
+    class Meta:
+        exclude = ("organizer_email",)
+
+
+class ParticipantOut(Schema):
+    email = fields.String()
+    display_name = fields.String(data_key="displayName")
+    type = fields.String()
+    classification = fields.String(metadata={"description": "internal, external or resource"})
+    reason = fields.String(metadata={"description": "org-domain, org-subdomain, org-subdomain-not-counted, "
+                                                    "not-org-domain or resource"})
+    matched_domain = fields.String(data_key="matchedDomain", allow_none=True)
+
+
+class ActivityOut(Schema):
+    id = fields.Integer(attribute="activity.id")
+    subject = fields.String(attribute="activity.subject")
+    start = UtcDateTime(attribute="activity.start")
+    end = UtcDateTime(attribute="activity.end")
+    time_zone = fields.String(data_key="timeZone", attribute="activity.time_zone")
+    is_all_day = fields.Boolean(data_key="isAllDay", attribute="activity.is_all_day")
+    location = fields.String(attribute="activity.location")
+    internal_notes = fields.String(data_key="internalNotes", attribute="activity.internal_notes")
+    external_agenda = fields.String(data_key="externalAgenda", attribute="activity.external_agenda")
+    status = fields.String(attribute="activity.status")
+    organizer_email = fields.String(data_key="organizerEmail", attribute="activity.organizer_email")
+    version = fields.Integer(attribute="activity.version")
+    participants = fields.List(fields.Nested(ParticipantOut))
+
+
+class ActivityPage(Schema):
+    items = fields.List(fields.Nested(ActivityOut))
+    page = fields.Integer()
+    page_size = fields.Integer(data_key="pageSize")
+    total = fields.Integer()
+
+
+class ActivityQuery(Schema):
+    start = UtcDateTime(data_key="from")
+    end = UtcDateTime(data_key="to")
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(data_key="pageSize", load_default=50, validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def _window(self, data, **_kwargs):
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise ValidationError("'to' must be after 'from'.", field_name="to")
+
+
+class DraftAttendeeOut(Schema):
+    email_address = fields.String(data_key="emailAddress")
+    display_name = fields.String(data_key="displayName")
+
+
+class ExternalDraftOut(Schema):
+    subject = fields.String()
+    start = UtcDateTime()
+    end = UtcDateTime()
+    is_all_day = fields.Boolean(data_key="isAllDay")
+    location = fields.String()
+    body = fields.String(metadata={"description": "Plain text: the external agenda only."})
+    required_attendees = fields.List(fields.Nested(DraftAttendeeOut), data_key="requiredAttendees")
+    optional_attendees = fields.List(fields.Nested(DraftAttendeeOut), data_key="optionalAttendees")
+    resources = fields.List(fields.Nested(DraftAttendeeOut))
+
+
+class DifferenceOut(Schema):
+    field = fields.String()
+    crm = fields.Raw()
+    outlook = fields.Raw()
+
+
+class ResponseOut(Schema):
+    email = fields.String()
+    display_name = fields.String(data_key="displayName")
+    response = fields.String()
+    in_crm = fields.Boolean(data_key="inCrm")
+
+
+class DriftOut(Schema):
+    in_sync = fields.Boolean(data_key="inSync")
+    differences = fields.List(fields.Nested(DifferenceOut))
+    responses = fields.List(fields.Nested(ResponseOut))
+
+
+class GraphEventIn(Schema):
+    """A Microsoft Graph event as Graph returns it; fields we do not compare are accepted and ignored."""
+
+    class Meta:
+        unknown = "include"
+
+
+class ReconcileIn(Schema):
+    take = fields.String(required=True, validate=validate.OneOf(["outlook"], error="Only 'outlook' can be taken: "
+                         "the CRM's version reaches the externals through Outlook's Send Update."))
+    snapshot = fields.Dict(required=True)
+    apply_cancellation = fields.Boolean(data_key="applyCancellation", load_default=False)
+
+
+class LinkIn(Schema):
+    kind = fields.String(load_default="external", validate=validate.OneOf(LINK_KINDS))
+    state = fields.String(required=True, validate=validate.OneOf(LINK_STATES))
+    graph_event_id = fields.String(data_key="graphEventId", validate=validate.Length(min=1, max=512))
+    ews_item_id = fields.String(data_key="ewsItemId", validate=validate.Length(min=1, max=512))
+    ical_uid = fields.String(data_key="iCalUId", validate=validate.Length(min=1, max=512))
+
+    @validates_schema
+    def _ids_when_sent(self, data, **_kwargs):
+        if data.get("state") == "sent" and not any(data.get(k) for k in ("graph_event_id", "ews_item_id", "ical_uid")):
+            raise ValidationError("A sent meeting needs at least one of graphEventId, ewsItemId or iCalUId.",
+                                  field_name="state")
+
+
+class LinkOut(Schema):
+    kind = fields.String()
+    state = fields.String()
+    graph_event_id = fields.String(data_key="graphEventId", allow_none=True)
+    ews_item_id = fields.String(data_key="ewsItemId", allow_none=True)
+    ical_uid = fields.String(data_key="iCalUId", allow_none=True)
+    updated_at = UtcDateTime(data_key="updatedAt")
+
+
+class LookupQuery(Schema):
+    activity_id = fields.Integer(data_key="activityId", validate=validate.Range(min=1))
+    item_id = fields.String(data_key="itemId", validate=validate.Length(min=1, max=512))
+    rest_id = fields.String(data_key="restId", validate=validate.Length(min=1, max=512))
+    ical_uid = fields.String(data_key="iCalUId", validate=validate.Length(min=1, max=512))
+
+    @validates_schema
+    def _exactly_one(self, data, **_kwargs):
+        if len(data) - ("snapshot" in data) != 1:
+            raise ValidationError("Give exactly one of activityId, itemId, restId or iCalUId.")
+
+
+class LookupIn(LookupQuery):
+    snapshot = fields.Dict()
+
+
+class LookupOut(Schema):
+    activity = fields.Nested(ActivityOut)
+    etag = fields.String()
+    meeting = fields.String(allow_none=True, metadata={"description": "Which linked meeting the id matched."})
+    state = fields.String(metadata={"description": "no-externals, not-invited, invitation-open, sent, in-sync, "
+                                                  "drifted or cancelled"})
+    external_meeting = fields.Nested(LinkOut, data_key="externalMeeting", allow_none=True)
+    internal_meeting = fields.Nested(LinkOut, data_key="internalMeeting", allow_none=True)
+    drift = fields.Nested(DriftOut, allow_none=True)
+
+
+class Health(Schema):
+    status = fields.String()
+    database = fields.String()
+
+

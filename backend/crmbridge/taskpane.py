@@ -1,0 +1,45 @@
+"""Serving the taskpane's static files, and in development a token for it to call the API with."""
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, request, send_from_directory
+
+from .auth import dev_tokens
+
+bp = Blueprint("taskpane", __name__)
+dev_bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+
+def taskpane_dir(app: Flask) -> Path:
+    configured = app.config.get("TASKPANE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / "addin" / "taskpane"
+
+
+@bp.get("/taskpane/")
+@bp.get("/taskpane/<path:filename>")
+def static_file(filename: str = "taskpane.html"):
+    folder = taskpane_dir(current_app)
+    if not folder.is_dir():
+        abort(404)
+    return send_from_directory(folder, filename, max_age=0 if current_app.config["CRMBRIDGE_ENV"] != "production" else 3600)
+
+
+@dev_bp.post("/token")
+def dev_token():
+    """Development and test only: a token for the given organizer, so the taskpane runs without Entra."""
+    email = (request.get_json(silent=True) or {}).get("email", "")
+    try:
+        token = dev_tokens.issue(current_app.config["SECRET_KEY"], email)
+    except dev_tokens.DevTokenError as exc:
+        from .errors import ApiError
+
+        raise ApiError(str(exc), {"email": [str(exc)]}, status=422) from exc
+    return jsonify(token=token)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    if app.config["DEV_TOKENS"]:
+        app.register_blueprint(dev_bp)
