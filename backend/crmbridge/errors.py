@@ -10,7 +10,8 @@ import traceback
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from .domain.errors import AlreadyLinked, DomainError, InvalidInput, NotAllowed, NotFound as DomainNotFound, StaleVersion
+from .domain.errors import AlreadyLinked, DomainError, InvalidInput, NotAllowed, StaleVersion
+from .domain.errors import NotFound as DomainNotFound
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def handle_http_exception(error: HTTPException):
 
 def handle_unexpected(error: Exception):
     # Only the type and the stack: exception messages (SQL errors carry their parameters) may hold note text.
-    stack = "".join(traceback.format_tb(error.__traceback__))
+    stack = "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(error.__traceback__))
     log.error("unhandled %s.%s\n%s", type(error).__module__, type(error).__name__, stack)
     return error_response(500, MESSAGES[500])
 

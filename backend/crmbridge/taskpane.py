@@ -23,7 +23,8 @@ def static_file(filename: str = "taskpane.html"):
     folder = taskpane_dir(current_app)
     if not folder.is_dir():
         abort(404)
-    return send_from_directory(folder, filename, max_age=0 if current_app.config["CRMBRIDGE_ENV"] != "production" else 3600)
+    max_age = 3600 if current_app.config["CRMBRIDGE_ENV"] == "production" else 0
+    return send_from_directory(folder, filename, max_age=max_age)
 
 
 @dev_bp.post("/token")

@@ -1,6 +1,7 @@
 """/api/activities: the caller's CRM activities, their external draft, drift, reconcile and links."""
 
 from flask import make_response
+from marshmallow import RAISE
 
 from .. import db, schemas, services
 from ..auth.request import current_caller
@@ -28,7 +29,7 @@ def create_activity(data):
 
 
 @blp.get("/activities")
-@blp.arguments(schemas.ActivityQuery, location="query")
+@blp.arguments(schemas.ActivityQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.ActivityPage)
 def list_activities(query):
     return services.list_activities(db.session(), current_caller(), query, org_domains())

@@ -1,5 +1,7 @@
 """/api/lookup: everything the taskpane needs when it opens on a meeting, in one call."""
 
+from marshmallow import RAISE
+
 from .. import db, schemas, services
 from ..auth.request import current_caller
 from .common import api_blueprint, org_domains
@@ -8,7 +10,7 @@ blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, cl
 
 
 @blp.get("/lookup")
-@blp.arguments(schemas.LookupQuery, location="query")
+@blp.arguments(schemas.LookupQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.LookupOut)
 def lookup(query):
     return services.lookup(db.session(), current_caller(), query, org_domains())

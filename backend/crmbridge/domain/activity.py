@@ -101,7 +101,8 @@ def zone_or_error(name: str, field_name: str = "timeZone") -> ZoneInfo:
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput.one(field_name, f"'{name}' is not a known IANA time zone such as Europe/Copenhagen.") from exc
+        message = f"'{name}' is not a known IANA time zone such as Europe/Copenhagen."
+        raise InvalidInput.one(field_name, message) from exc
 
 
 def participant(email: str, display_name: str | None = None, type: str = "required") -> Participant:

@@ -1,0 +1,129 @@
+"""The app, client and runner fixtures, plus small helpers for authenticated API calls."""
+
+import os
+
+import pytest
+
+from crmbridge import create_app, migrations
+from crmbridge.auth import dev_tokens
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """SQLite in a temporary folder, or a fresh schema on the PostgreSQL server named by TEST_DATABASE_URL."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    from crmbridge.config import database_url as normalise
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(normalise(server, str(tmp_path)), poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server else "?"
+    yield normalise(server, str(tmp_path)) + f"{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def app(database_url):
+    url = database_url
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "ORG_DOMAINS": ["contoso.com"],
+        "SECRET_KEY": "test-secret-key",
+    })
+    migrations.upgrade(url)
+    yield app
+    from crmbridge import db
+
+    db.engine(app).dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def token_for(app, email: str, roles: tuple[str, ...] = ()) -> str:
+    return dev_tokens.issue(app.config["SECRET_KEY"], email, roles)
+
+
+class Api:
+    """A test client that signs its requests as one organizer."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.token = token
+
+    def _headers(self, headers):
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, url, headers=None, **kw):
+        return self.client.get(url, headers=self._headers(headers), **kw)
+
+    def post(self, url, headers=None, **kw):
+        return self.client.post(url, headers=self._headers(headers), **kw)
+
+    def patch(self, url, headers=None, **kw):
+        return self.client.patch(url, headers=self._headers(headers), **kw)
+
+    def put(self, url, headers=None, **kw):
+        return self.client.put(url, headers=self._headers(headers), **kw)
+
+    def delete(self, url, headers=None, **kw):
+        return self.client.delete(url, headers=self._headers(headers), **kw)
+
+
+@pytest.fixture
+def anna(app, client):
+    return Api(client, token_for(app, "anna@contoso.com"))
+
+
+@pytest.fixture
+def bo(app, client):
+    return Api(client, token_for(app, "bo@contoso.com"))
+
+
+def activity_json(**overrides) -> dict:
+    body = {
+        "subject": "Quarterly review",
+        "start": "2026-12-01T09:00:00+01:00",
+        "end": "2026-12-01T10:00:00+01:00",
+        "timeZone": "Europe/Copenhagen",
+        "location": "Room Harbour",
+        "internalNotes": "Internal only: discount up to 12 %",
+        "externalAgenda": "1. Status\n2. Next quarter",
+        "participants": [
+            {"email": "lars@contoso.com", "displayName": "Lars"},
+            {"email": '"Mette Kunde" <mette@fabrikam.example>'},
+            {"email": "jonas@fabrikam.example", "type": "optional"},
+            {"email": "harbour-room@contoso.com", "displayName": "Room Harbour", "type": "resource"},
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def created(anna):
+    response = anna.post("/api/activities", json=activity_json())
+    assert response.status_code == 201, response.json
+    return response
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL (TEST_DATABASE_URL)' if os.environ.get('TEST_DATABASE_URL') else 'SQLite'}"

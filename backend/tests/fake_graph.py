@@ -1,0 +1,816 @@
+"""A small in-memory fake of the Microsoft Graph endpoints crmbridge uses, as a WSGI app with fault injection.
+
+Start it with ``start_fake_graph(...)``, which serves it on 127.0.0.1 on a free port:
+
+    base_url, fake, stop = start_fake_graph(seed=1, fault_rate=0.3)
+    try:
+        client = GraphClient(lambda mailbox: "token", base_url=base_url)
+        ...
+    finally:
+        stop()
+
+What it models (only what crmbridge relies on): events per mailbox with ``id``, ``iCalUId``, a
+``changeKey`` that changes on every change, ``singleValueExtendedProperties`` (returned only when
+``$expand``-ed, as Graph does), attendees with responses, ``isCancelled``; ``transactionId``
+de-duplication of creates; ``calendarView`` with ``$top``/``$skip`` paging; ``calendarView/delta`` rounds
+whose links encode a sequence number; the extended-property ``$filter`` in the exact form the client
+sends; ``$batch``; ``/organization``; subscriptions. Times are returned in UTC, as Graph does by default.
+Pages hold at most ``max_page_size`` items whatever the client asks for, so small values exercise paging.
+
+Assumptions where Graph's behaviour is not documented: cancelling moves the organizer's copy out of the
+calendar (so it leaves ``calendarView`` and shows up as ``@removed`` in delta) but a GET by id still returns
+it with ``isCancelled: true``; cancelling twice is accepted. Subscriptions skip the validation handshake.
+
+Faults (``fault_rate`` of outer requests, drawn from a seeded ``random.Random``) happen before any state
+change: ``throttle`` (429, ``Retry-After`` 0 or 1), ``unavailable`` (503), ``slow`` (waits ``slow_seconds``,
+then 504), ``drop`` (connection closed without an answer). Items inside ``$batch`` get ``throttle`` or
+``unavailable`` at the same rate. ``applied_then_drop_rate`` is the one fault that happens after the change:
+a create is stored and then the connection is dropped, which is what ``transactionId`` exists for.
+
+Every request is recorded (``fake.requests``), inner ``$batch`` requests too; ``fake.writes_to(event_id)``
+lists every non-GET request aimed at one event, whether or not it was applied.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import re
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tzlocal.windows_tz import win_tz
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+FAULT_KINDS = ("throttle", "unavailable", "slow", "drop")
+_BATCH_FAULT_KINDS = ("throttle", "unavailable")
+_READ_ONLY = frozenset(
+    {
+        "id",
+        "changeKey",
+        "iCalUId",
+        "createdDateTime",
+        "lastModifiedDateTime",
+        "transactionId",
+        "isOrganizer",
+        "organizer",
+        "@odata.etag",
+    }
+)
+_LITERAL = r"'((?:[^']|'')*)'"
+_FILTER_RE = re.compile(
+    rf"^singleValueExtendedProperties/Any\(ep: ep/id eq {_LITERAL} and ep/value eq {_LITERAL}\)$"
+)
+_EXPAND_RE = re.compile(r"^singleValueExtendedProperties\(\$filter=(.*)\)$")
+_EXPAND_ID_RE = re.compile(rf"id eq {_LITERAL}")
+_SUBSCRIPTION_RESOURCE_RE = re.compile(r"^(?:users/[^/]+|me)/events$")
+
+
+class _Dropped(ConnectionAbortedError):
+    """Raised from the app to make werkzeug close the connection without an answer."""
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    prefer: str
+    token: str
+    in_batch: bool = False
+    status: int | None = None
+    fault: str | None = None
+
+
+@dataclass
+class _Item:
+    mailbox: str
+    event: dict
+    seq: int
+    state: str = "live"  # live | cancelled (organizer's copy in Deleted Items) | deleted
+
+
+class _GraphFault(Exception):
+    def __init__(self, status: int, code: str, message: str = "") -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeGraph:
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        fault_rate: float = 0.0,
+        faults: Iterable[str] = FAULT_KINDS,
+        slow_seconds: float = 0.5,
+        applied_then_drop_rate: float = 0.0,
+        domains: Iterable[str] = ("contoso.com",),
+        page_size: int = 10,
+        max_page_size: int = 1000,
+        require_immutable_ids: bool = True,
+    ) -> None:
+        self.fault_rate = fault_rate
+        self.faults = tuple(faults)
+        unknown = set(self.faults) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {unknown}")
+        self.slow_seconds = slow_seconds
+        self.applied_then_drop_rate = applied_then_drop_rate
+        self.domains = list(domains)
+        self.page_size = page_size
+        self.max_page_size = max_page_size
+        self.require_immutable_ids = require_immutable_ids
+        self.requests: list[RecordedRequest] = []
+        self.faults_injected: Counter[str] = Counter()
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+        self._stopping = threading.Event()
+        self._idle = threading.Condition(self._lock)
+        self._in_flight = 0
+        self._seq = 0
+        self._ids = 0
+        self._delta_floor = 0
+        self._items: dict[str, _Item] = {}
+        self._subscriptions: dict[str, dict] = {}
+
+    # Test helpers: what the organizer or an attendee does in Outlook (not recorded as API requests) ---
+
+    def add_event(self, mailbox: str, event: dict) -> dict:
+        """Store an event as if the organizer made it in Outlook; returns it as Graph would."""
+        with self._lock:
+            return self._render(self._create(mailbox, event), expand=None)
+
+    def outlook_update(self, mailbox: str, event_id: str, changes: dict) -> dict:
+        with self._lock:
+            return self._render(self._patch(self._live(mailbox, event_id), changes), expand=None)
+
+    def respond(self, mailbox: str, event_id: str, address: str, response: str) -> None:
+        """An attendee accepts, declines, ... (``status.response`` of that attendee)."""
+        with self._lock:
+            item = self._live(mailbox, event_id)
+            attendees = [dict(a) for a in item.event.get("attendees", [])]
+            for attendee in attendees:
+                if attendee["emailAddress"]["address"].lower() == address.lower():
+                    attendee["status"] = {"response": response, "time": _now()}
+            self._touch(item, {"attendees": attendees})
+
+    def outlook_cancel(self, mailbox: str, event_id: str) -> None:
+        with self._lock:
+            self._cancel(self._live(mailbox, event_id))
+
+    def outlook_delete(self, mailbox: str, event_id: str) -> None:
+        with self._lock:
+            item = self._live(mailbox, event_id)
+            item.state = "deleted"
+            self._bump(item)
+
+    def expire_delta_links(self) -> None:
+        """Every delta link handed out so far answers 410 from now on."""
+        with self._lock:
+            self._delta_floor = self._seq + 1
+
+    def events(self, mailbox: str, *, include_removed: bool = False) -> list[dict]:
+        """Snapshot of a mailbox's events (extended properties included), in creation order."""
+        with self._lock:
+            return [
+                self._render(item, expand=None, all_properties=True)
+                for item in self._items.values()
+                if item.mailbox == mailbox.lower() and (include_removed or item.state == "live")
+            ]
+
+    def subscriptions(self) -> list[dict]:
+        with self._lock:
+            return [dict(s) for s in self._subscriptions.values()]
+
+    def writes_to(self, event_id: str) -> list[RecordedRequest]:
+        """Every non-GET request (applied, faulted or inside a batch) whose path names ``event_id``."""
+        with self._lock:
+            return [r for r in self.requests if r.method != "GET" and _names_event(r.path, event_id)]
+
+    # WSGI -------------------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        with self._lock:
+            self._in_flight += 1
+        try:
+            response = self._handle(environ, Request(environ))
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self._idle.notify_all()
+        return response(environ, start_response)
+
+    def _handle(self, environ: dict, request: Request) -> Response:
+        raw_path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path).split("?", 1)[0]
+        segments = [unquote(s) for s in raw_path.strip("/").split("/")]
+        if segments[:1] != ["v1.0"]:
+            return _json_response(_error(404, "fakeUnknownVersion", "only /v1.0 is faked"))
+        body = request.get_json(silent=True) if request.get_data() else None
+        record = RecordedRequest(
+            method=request.method,
+            path="/" + "/".join(segments[1:]),
+            query=dict(request.args.items()),
+            body=body,
+            prefer=request.headers.get("Prefer", ""),
+            token=request.headers.get("Authorization", "").removeprefix("Bearer "),
+        )
+        with self._lock:
+            self.requests.append(record)
+            fault = self._draw_fault(self.faults)
+        if fault:
+            record.fault = fault
+            return self._fault_response(fault, environ, record)
+
+        if not record.token:
+            answer = _error(401, "InvalidAuthenticationToken", "Access token is empty.")
+        elif self.require_immutable_ids and 'IdType="ImmutableId"' not in record.prefer:
+            answer = _error(400, "fakeMissingImmutableIdPreference", 'send Prefer: IdType="ImmutableId"')
+        elif segments[1:] == ["$batch"] and request.method == "POST":
+            answer = self._batch(body, request.host_url)
+        else:
+            answer = self._dispatch(
+                request.method, segments[1:], record.query, body, record.prefer, request.host_url
+            )
+        record.status = answer.status
+        if (
+            answer.status == 201
+            and request.method == "POST"
+            and segments[-1:] == ["events"]
+            and self.applied_then_drop_rate
+        ):
+            with self._lock:
+                dropped = self._rng.random() < self.applied_then_drop_rate
+                if dropped:
+                    record.fault = "applied_then_drop"
+                    self.faults_injected["applied_then_drop"] += 1
+            if dropped:
+                _drop(environ)
+        return _json_response(answer)
+
+    def _draw_fault(self, kinds: tuple[str, ...]) -> str | None:
+        if not self.fault_rate or not kinds or self._rng.random() >= self.fault_rate:
+            return None
+        kind = self._rng.choice(kinds)
+        self.faults_injected[kind] += 1
+        return kind
+
+    def _fault_response(self, fault: str, environ: dict, record: RecordedRequest) -> Response:
+        if fault == "drop":
+            _drop(environ)
+        if fault == "slow":
+            self._stopping.wait(self.slow_seconds)
+            answer = _error(504, "GatewayTimeout", "fault: slow")
+        else:
+            answer = self._fault_answer(fault)
+        record.status = answer.status
+        return _json_response(answer)
+
+    def _fault_answer(self, fault: str) -> _Answer:
+        if fault == "throttle":
+            with self._lock:
+                retry_after = self._rng.choice(("0", "1"))
+            answer = _error(429, "ApplicationThrottled", "fault: throttled")
+            answer.headers["Retry-After"] = retry_after
+            return answer
+        return _error(503, "ServiceUnavailable", "fault: unavailable")
+
+    # Routing --------------------------------------------------------------------------------------------
+
+    def _dispatch(
+        self, method: str, segments: list[str], query: dict[str, str], body: Any, prefer: str, host_url: str
+    ) -> _Answer:
+        base = host_url.rstrip("/") + "/v1.0"
+        try:
+            with self._lock:
+                return self._route(method, segments, query, body, prefer, base)
+        except _GraphFault as fault:
+            return _error(fault.status, fault.code, fault.message)
+
+    def _route(
+        self, method: str, s: list[str], query: dict[str, str], body: Any, prefer: str, base: str
+    ) -> _Answer:
+        if s == ["organization"] and method == "GET":
+            return _Answer(
+                200,
+                {
+                    "value": [
+                        {
+                            "id": "fake-tenant",
+                            "verifiedDomains": [
+                                {"name": d, "isDefault": i == 0, "isInitial": False, "type": "Managed"}
+                                for i, d in enumerate(self.domains)
+                            ],
+                        }
+                    ]
+                },
+            )
+        if s[:1] == ["subscriptions"]:
+            return self._subscription_route(method, s[1:], body)
+        if len(s) >= 3 and s[0] == "users":
+            mailbox, rest = s[1].lower(), s[2:]
+            if rest == ["events"] and method == "POST":
+                return self._post_event(mailbox, body)
+            if rest == ["events"] and method == "GET":
+                return self._list_events(mailbox, query, base, s)
+            if rest == ["calendarView"] and method == "GET":
+                return self._calendar_view(mailbox, query, base, s)
+            if rest == ["calendarView", "delta"] and method == "GET":
+                return self._delta(mailbox, query, prefer, base, s)
+            if len(rest) == 2 and rest[0] == "events":
+                return self._event_route(method, mailbox, rest[1], query, body)
+            if len(rest) == 3 and rest[0] == "events" and rest[2] == "cancel" and method == "POST":
+                self._cancel(self._existing(mailbox, rest[1]))
+                return _Answer(202)
+        raise _GraphFault(400, "fakeUnsupportedRequest", f"{method} /{'/'.join(s)} is not faked")
+
+    def _event_route(
+        self, method: str, mailbox: str, event_id: str, query: dict[str, str], body: Any
+    ) -> _Answer:
+        if method == "GET":
+            item = self._existing(mailbox, event_id)
+            return _Answer(200, self._render(item, expand=_expand_ids(query), select=query.get("$select")))
+        if method == "PATCH":
+            if not isinstance(body, dict):
+                raise _GraphFault(400, "ErrorInvalidRequest", "PATCH needs a JSON object")
+            return _Answer(
+                200, self._render(self._patch(self._existing(mailbox, event_id), body), expand=None)
+            )
+        if method == "DELETE":
+            item = self._existing(mailbox, event_id)
+            item.state = "deleted"
+            self._bump(item)
+            return _Answer(204)
+        raise _GraphFault(405, "ErrorInvalidRequest", f"{method} not allowed")
+
+    def _batch(self, body: Any, host_url: str) -> _Answer:
+        requests = body.get("requests") if isinstance(body, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return _error(400, "BadRequest", "requests is required")
+        if len(requests) > 20:
+            return _error(400, "BadRequest", "Number of batch request steps exceeds the maximum of 20.")
+        if len({str(r.get("id")) for r in requests}) != len(requests):
+            return _error(400, "BadRequest", "Batch request ids must be unique.")
+        responses = []
+        for inner in requests:
+            url = str(inner.get("url", ""))
+            path, _, query_string = url.lstrip("/").partition("?")
+            segments = [unquote(seg) for seg in path.split("/")]
+            query = dict(parse_qsl(query_string, keep_blank_values=True))
+            headers = inner.get("headers") or {}
+            record = RecordedRequest(
+                method=str(inner.get("method", "GET")).upper(),
+                path="/" + "/".join(segments),
+                query=query,
+                body=inner.get("body"),
+                prefer=str(headers.get("Prefer", "")),
+                token="",
+                in_batch=True,
+            )
+            with self._lock:
+                self.requests.append(record)
+                fault = self._draw_fault(tuple(k for k in self.faults if k in _BATCH_FAULT_KINDS))
+            if fault:
+                record.fault = fault
+                answer = self._fault_answer(fault)
+            else:
+                answer = self._dispatch(record.method, segments, query, record.body, record.prefer, host_url)
+            record.status = answer.status
+            responses.append(
+                {
+                    "id": str(inner.get("id")),
+                    "status": answer.status,
+                    "headers": {"Content-Type": "application/json", **answer.headers},
+                    "body": answer.body,
+                }
+            )
+        return _Answer(200, {"responses": responses})
+
+    # Events -----------------------------------------------------------------------------------------------
+
+    def _post_event(self, mailbox: str, body: Any) -> _Answer:
+        if not isinstance(body, dict):
+            raise _GraphFault(400, "ErrorInvalidRequest", "body must be a JSON object")
+        transaction_id = body.get("transactionId")
+        if transaction_id:
+            for item in self._items.values():
+                if item.mailbox == mailbox and item.event.get("transactionId") == transaction_id:
+                    return _Answer(201, self._render(item, expand=None))
+        return _Answer(201, self._render(self._create(mailbox, body), expand=None))
+
+    def _list_events(self, mailbox: str, query: dict[str, str], base: str, s: list[str]) -> _Answer:
+        items = [i for i in self._items.values() if i.mailbox == mailbox and i.state == "live"]
+        if "$filter" in query:
+            match = _FILTER_RE.match(query["$filter"])
+            if not match:
+                raise _GraphFault(
+                    400, "fakeUnsupportedFilter", "only the extended-property Any() filter is faked"
+                )
+            prop_id, value = (_unquote_literal(g) for g in match.groups())
+            items = [
+                i
+                for i in items
+                if any(
+                    p.get("id") == prop_id and str(p.get("value", "")).lower() == value.lower()
+                    for p in i.event.get("singleValueExtendedProperties", [])
+                )
+            ]
+        return self._page(items, query, base, s)
+
+    def _calendar_view(self, mailbox: str, query: dict[str, str], base: str, s: list[str]) -> _Answer:
+        start, end = _window(query)
+        items = [
+            i
+            for i in self._items.values()
+            if i.mailbox == mailbox and i.state == "live" and _overlaps(i.event, start, end)
+        ]
+        items.sort(key=lambda i: _instant(i.event["start"]))
+        return self._page(items, query, base, s)
+
+    def _page(self, items: list[_Item], query: dict[str, str], base: str, s: list[str]) -> _Answer:
+        top = min(int(query.get("$top", self.page_size)), self.max_page_size)
+        skip = int(query.get("$skip", 0))
+        expand = _expand_ids(query)
+        page = {
+            "value": [
+                self._render(i, expand=expand, select=query.get("$select")) for i in items[skip : skip + top]
+            ]
+        }
+        if skip + top < len(items):
+            page["@odata.nextLink"] = _link(base, s, {**query, "$skip": str(skip + top)})
+        return _Answer(200, page)
+
+    def _delta(self, mailbox: str, query: dict[str, str], prefer: str, base: str, s: list[str]) -> _Answer:
+        lowered = {k.lower(): v for k, v in query.items()}
+        unsupported = {"$select", "$expand", "$filter", "$orderby", "$search", "$top"} & set(lowered)
+        if unsupported:
+            raise _GraphFault(400, "ErrorInvalidUrlQuery", f"delta does not support {sorted(unsupported)}")
+        if "$deltatoken" in lowered:
+            state = _decode(lowered["$deltatoken"])
+            if state["q"] < self._delta_floor:
+                raise _GraphFault(410, "SyncStateNotFound", "The sync state is no longer valid.")
+            state = {**state, "since": state["q"], "upto": self._seq, "off": 0}
+        elif "$skiptoken" in lowered:
+            state = _decode(lowered["$skiptoken"])
+        else:
+            start, end = _window(query)
+            state = {
+                "m": mailbox,
+                "s": start.isoformat(),
+                "e": end.isoformat(),
+                "since": 0,
+                "upto": self._seq,
+                "off": 0,
+            }
+        if state["m"] != mailbox:
+            raise _GraphFault(400, "fakeForeignDeltaToken", "token belongs to another mailbox")
+        start, end = datetime.fromisoformat(state["s"]), datetime.fromisoformat(state["e"])
+        changed = sorted(
+            (
+                i
+                for i in self._items.values()
+                if i.mailbox == mailbox and state["since"] < i.seq <= state["upto"]
+            ),
+            key=lambda i: i.seq,
+        )
+        entries = []
+        for item in changed:
+            visible = item.state == "live" and _overlaps(item.event, start, end)
+            if visible:
+                entries.append(self._render(item, expand=None))
+            elif state["since"]:
+                entries.append(
+                    {
+                        "@odata.type": "#microsoft.graph.event",
+                        "id": item.event["id"],
+                        "@removed": {"reason": "deleted"},
+                    }
+                )
+        size = min(_max_page_size(prefer) or self.page_size, self.max_page_size)
+        off = state["off"]
+        page: dict[str, Any] = {"value": entries[off : off + size]}
+        if off + size < len(entries):
+            page["@odata.nextLink"] = _link(base, s, {"$skiptoken": _encode({**state, "off": off + size})})
+        else:
+            token = {"m": mailbox, "s": state["s"], "e": state["e"], "q": state["upto"]}
+            page["@odata.deltaLink"] = _link(base, s, {"$deltatoken": _encode(token)})
+        return _Answer(200, page)
+
+    def _existing(self, mailbox: str, event_id: str) -> _Item:
+        item = self._items.get(event_id)
+        if item is None or item.mailbox != mailbox or item.state == "deleted":
+            raise _GraphFault(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+        return item
+
+    def _live(self, mailbox: str, event_id: str) -> _Item:
+        item = self._existing(mailbox.lower(), event_id)
+        if item.state != "live":
+            raise ValueError(f"event {event_id} is {item.state}")
+        return item
+
+    def _create(self, mailbox: str, body: dict) -> _Item:
+        mailbox = mailbox.lower()
+        if "start" not in body or "end" not in body:
+            raise _GraphFault(400, "ErrorInvalidRequest", "start and end are required")
+        self._ids += 1
+        event_id = "AAMkAGZha2Ug" + base64.urlsafe_b64encode(f"{mailbox}#{self._ids}".encode()).decode()
+        now = _now()
+        event = {
+            "id": event_id,
+            "createdDateTime": now,
+            "lastModifiedDateTime": now,
+            "iCalUId": "040000008200E00074C5B7101A82E008"
+            + hashlib.sha1(event_id.encode()).hexdigest().upper(),
+            "transactionId": body.get("transactionId"),
+            "subject": "",
+            "body": {"contentType": "text", "content": ""},
+            "location": {"displayName": ""},
+            "attendees": [],
+            "isCancelled": False,
+            "isOrganizer": True,
+            "type": "singleInstance",
+            "responseStatus": {"response": "organizer", "time": now},
+            "organizer": {"emailAddress": {"name": mailbox, "address": mailbox}},
+            "singleValueExtendedProperties": [],
+        }
+        self._seq += 1
+        item = _Item(mailbox=mailbox, event=event, seq=self._seq)
+        self._apply(item, {k: v for k, v in body.items() if k not in _READ_ONLY})
+        event["changeKey"] = _change_key(item.seq)
+        self._items[event_id] = item
+        return item
+
+    def _patch(self, item: _Item, changes: dict) -> _Item:
+        self._apply(item, {k: v for k, v in changes.items() if k not in _READ_ONLY})
+        self._bump(item)
+        return item
+
+    def _touch(self, item: _Item, changes: dict) -> None:
+        item.event.update(changes)
+        self._bump(item)
+
+    def _cancel(self, item: _Item) -> None:
+        if item.state == "cancelled":
+            return
+        item.state = "cancelled"
+        item.event["isCancelled"] = True
+        self._bump(item)
+
+    def _bump(self, item: _Item) -> None:
+        self._seq += 1
+        item.seq = self._seq
+        item.event["changeKey"] = _change_key(item.seq)
+        item.event["lastModifiedDateTime"] = _now()
+
+    def _apply(self, item: _Item, changes: dict) -> None:
+        event = item.event
+        for key, value in changes.items():
+            if key in ("start", "end"):
+                event[key] = _normalise_time(value)
+                event["originalStartTimeZone" if key == "start" else "originalEndTimeZone"] = value.get(
+                    "timeZone"
+                )
+            elif key == "attendees":
+                previous = {
+                    a["emailAddress"]["address"].lower(): a.get("status") for a in event.get("attendees", [])
+                }
+                event["attendees"] = [
+                    {
+                        "type": a.get("type", "required"),
+                        "emailAddress": dict(a["emailAddress"]),
+                        "status": previous.get(a["emailAddress"]["address"].lower())
+                        or {"response": "none", "time": "0001-01-01T00:00:00Z"},
+                    }
+                    for a in value
+                ]
+            elif key == "singleValueExtendedProperties":
+                merged = {p["id"]: dict(p) for p in event.get("singleValueExtendedProperties", [])}
+                merged.update({p["id"]: {"id": p["id"], "value": p.get("value")} for p in value})
+                event[key] = list(merged.values())
+            else:
+                event[key] = value
+
+    def _render(
+        self,
+        item: _Item,
+        *,
+        expand: list[str] | None,
+        select: str | None = None,
+        all_properties: bool = False,
+    ) -> dict:
+        event = json.loads(json.dumps(item.event))
+        event["@odata.etag"] = f'W/"{event["changeKey"]}"'
+        properties = event.pop("singleValueExtendedProperties", [])
+        if all_properties:
+            event["singleValueExtendedProperties"] = properties
+        elif expand is not None:
+            event["singleValueExtendedProperties"] = [p for p in properties if p["id"] in expand]
+        if select:
+            keep = {"id", "@odata.etag", "singleValueExtendedProperties", *select.split(",")}
+            event = {k: v for k, v in event.items() if k in keep}
+        return event
+
+    # Subscriptions --------------------------------------------------------------------------------------
+
+    def _subscription_route(self, method: str, rest: list[str], body: Any) -> _Answer:
+        if not rest and method == "POST":
+            if not isinstance(body, dict):
+                raise _GraphFault(400, "InvalidRequest", "body must be a JSON object")
+            missing = {"changeType", "notificationUrl", "resource", "expirationDateTime"} - set(body)
+            if missing:
+                raise _GraphFault(400, "InvalidRequest", f"missing {sorted(missing)}")
+            if not _SUBSCRIPTION_RESOURCE_RE.match(body["resource"]):
+                raise _GraphFault(400, "InvalidRequest", "unsupported resource")
+            if len(body.get("clientState") or "") > 128:
+                raise _GraphFault(400, "InvalidRequest", "clientState is longer than 128 characters")
+            subscription_id = f"{self._rng.getrandbits(128):032x}"
+            subscription = {
+                "id": subscription_id,
+                **{
+                    k: body.get(k)
+                    for k in (
+                        "resource",
+                        "changeType",
+                        "notificationUrl",
+                        "expirationDateTime",
+                        "clientState",
+                    )
+                },
+            }
+            self._subscriptions[subscription_id] = subscription
+            return _Answer(201, dict(subscription))
+        if len(rest) == 1:
+            subscription = self._subscriptions.get(rest[0])
+            if subscription is None:
+                raise _GraphFault(404, "ResourceNotFound", "subscription not found")
+            if method == "GET":
+                return _Answer(200, dict(subscription))
+            if method == "PATCH" and isinstance(body, dict) and "expirationDateTime" in body:
+                subscription["expirationDateTime"] = body["expirationDateTime"]
+                return _Answer(200, dict(subscription))
+            if method == "DELETE":
+                del self._subscriptions[rest[0]]
+                return _Answer(204)
+        raise _GraphFault(400, "fakeUnsupportedRequest", f"{method} subscriptions/{'/'.join(rest)}")
+
+    # Serving --------------------------------------------------------------------------------------------
+
+    def _wake_and_wait_idle(self, timeout: float = 5.0) -> None:
+        # Slow faults sleep on this event, so stopping does not wait for them.
+        self._stopping.set()
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log(self, kind: str, message: str, *args: Any) -> None:
+        pass
+
+
+def start_fake_graph(**options: Any) -> tuple[str, FakeGraph, Callable[[], None]]:
+    """Serve a ``FakeGraph(**options)`` on 127.0.0.1 in a thread; returns (base_url, fake, stop)."""
+    fake = FakeGraph(**options)
+    server = make_server("127.0.0.1", 0, fake, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-graph", daemon=True
+    )
+    thread.start()
+
+    def stop() -> None:
+        fake._wake_and_wait_idle()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return f"http://127.0.0.1:{server.server_port}/v1.0", fake, stop
+
+
+# Helpers --------------------------------------------------------------------------------------------------
+
+
+def _error(status: int, code: str, message: str) -> _Answer:
+    return _Answer(status, {"error": {"code": code, "message": message}})
+
+
+def _json_response(answer: _Answer) -> Response:
+    if answer.body is None:
+        return Response(status=answer.status, headers=answer.headers)
+    return Response(
+        json.dumps(answer.body), status=answer.status, headers=answer.headers, content_type="application/json"
+    )
+
+
+def _drop(environ: dict) -> None:
+    sock = environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise _Dropped("fault: connection dropped")
+
+
+def _names_event(path: str, event_id: str) -> bool:
+    segments = path.strip("/").split("/")
+    return any(seg == "events" and nxt == event_id for seg, nxt in zip(segments, segments[1:], strict=False))
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _change_key(seq: int) -> str:
+    return base64.b64encode(f"fake-change-{seq}".encode()).decode()
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    name = name or "UTC"
+    try:
+        return ZoneInfo(win_tz.get(name, name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _GraphFault(400, "TimeZoneNotSupportedException", f"unknown time zone {name!r}") from exc
+
+
+def _instant(value: dict) -> datetime:
+    moment = datetime.fromisoformat(value["dateTime"])
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_zone(value.get("timeZone")))
+    return moment.astimezone(UTC)
+
+
+def _normalise_time(value: Any) -> dict:
+    if not isinstance(value, dict) or "dateTime" not in value:
+        raise _GraphFault(400, "ErrorInvalidRequest", "start/end need dateTime and timeZone")
+    return {"dateTime": _instant(value).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+
+def _overlaps(event: dict, start: datetime, end: datetime) -> bool:
+    return _instant(event["start"]) < end and _instant(event["end"]) > start
+
+
+def _window(query: dict[str, str]) -> tuple[datetime, datetime]:
+    lowered = {k.lower(): v for k, v in query.items()}
+    try:
+        start = datetime.fromisoformat(lowered["startdatetime"])
+        end = datetime.fromisoformat(lowered["enddatetime"])
+    except (KeyError, ValueError) as exc:
+        raise _GraphFault(400, "ErrorInvalidParameter", "startDateTime and endDateTime are required") from exc
+    return (
+        start if start.tzinfo else start.replace(tzinfo=UTC),
+        end if end.tzinfo else end.replace(tzinfo=UTC),
+    )
+
+
+def _expand_ids(query: dict[str, str]) -> list[str] | None:
+    expand = query.get("$expand")
+    if not expand:
+        return None
+    match = _EXPAND_RE.match(expand)
+    if not match:
+        raise _GraphFault(
+            400, "fakeUnsupportedExpand", "only singleValueExtendedProperties($filter=...) is faked"
+        )
+    return [_unquote_literal(lit) for lit in _EXPAND_ID_RE.findall(match.group(1))]
+
+
+def _unquote_literal(literal: str) -> str:
+    return literal.replace("''", "'")
+
+
+def _max_page_size(prefer: str) -> int | None:
+    match = re.search(r"odata\.maxpagesize=(\d+)", prefer)
+    return int(match.group(1)) if match else None
+
+
+def _link(base: str, segments: list[str], query: dict[str, str]) -> str:
+    path = "/".join(quote(s, safe="@=") for s in segments)
+    return f"{base}/{path}?" + "&".join(f"{k}={quote(v, safe='$(),')}" for k, v in query.items())
+
+
+def _encode(state: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+
+
+def _decode(token: str) -> dict:
+    try:
+        return json.loads(base64.urlsafe_b64decode(token.encode()))
+    except ValueError as exc:
+        raise _GraphFault(400, "fakeBadToken", "unreadable state token") from exc

@@ -1,0 +1,96 @@
+"""/api/lookup: one call for the taskpane, by activity id, EWS item id, REST id or iCalUId."""
+
+import pytest
+from test_api_activities import graph_event
+
+
+def link(anna, aid, **body):
+    response = anna.post(f"/api/activities/{aid}/links", json=body)
+    assert response.status_code in (200, 201), response.json
+    return response
+
+
+def test_lookup_by_activity_id_returns_activity_classification_and_state(anna, created):
+    response = anna.get(f"/api/lookup?activityId={created.json['id']}")
+    assert response.status_code == 200
+    body = response.json
+    assert body["activity"] == created.json
+    assert body["etag"] == '"v1"'
+    assert body["state"] == "not-invited"
+    assert body["meeting"] is None and body["externalMeeting"] is None and body["drift"] is None
+    assert {p["classification"] for p in body["activity"]["participants"]} == {"internal", "external", "resource"}
+
+
+def test_an_activity_without_externals_says_so(anna):
+    aid = anna.post("/api/activities", json={
+        "subject": "Internal prep", "start": "2026-12-01T09:00:00Z", "end": "2026-12-01T10:00:00Z",
+        "timeZone": "Europe/Copenhagen", "participants": [{"email": "lars@contoso.com"}]}).json["id"]
+    assert anna.get(f"/api/lookup?activityId={aid}").json["state"] == "no-externals"
+
+
+@pytest.mark.parametrize(("query", "meeting"), [
+    ("itemId=AAMk%2Fext%2B1", "external"),
+    ("itemId=AAMk-ext_1", "external"),  # the REST form of the same id, as convertToRestId gives it
+    ("restId=AAMk-ext_1", "external"),
+    ("iCalUId=ical-ext", "external"),
+    ("itemId=AAMk%2Fint%2B1", "internal"),
+])
+def test_lookup_by_outlook_ids_finds_the_linked_meeting(anna, created, query, meeting):
+    aid = created.json["id"]
+    link(anna, aid, state="sent", ewsItemId="AAMk/ext+1", graphEventId="AAMk-ext_1", iCalUId="ical-ext")
+    link(anna, aid, kind="internal", state="sent", ewsItemId="AAMk/int+1")
+    body = anna.get(f"/api/lookup?{query}").json
+    assert body["activity"]["id"] == aid
+    assert body["meeting"] == meeting
+    assert body["state"] == "sent"
+    assert body["externalMeeting"]["iCalUId"] == "ical-ext"
+    assert body["internalMeeting"]["ewsItemId"] == "AAMk/int+1"
+
+
+def test_a_pending_invitation_is_reported_as_open(anna, created):
+    link(anna, created.json["id"], state="pending")
+    assert anna.get(f"/api/lookup?activityId={created.json['id']}").json["state"] == "invitation-open"
+
+
+def test_lookup_with_a_snapshot_reports_drift_in_the_same_call(anna, created):
+    aid = created.json["id"]
+    link(anna, aid, state="sent", graphEventId="AAMk-ext")
+    in_sync = anna.post("/api/lookup", json={"restId": "AAMk-ext", "snapshot": graph_event()}).json
+    assert in_sync["state"] == "in-sync" and in_sync["drift"]["inSync"] is True
+    moved = anna.post("/api/lookup", json={"restId": "AAMk-ext", "snapshot": graph_event(
+        location={"displayName": "Teams"})}).json
+    assert moved["state"] == "drifted"
+    assert moved["drift"]["differences"] == [{"field": "location", "crm": "Room Harbour", "outlook": "Teams"}]
+
+
+def test_a_snapshot_of_the_internal_meeting_is_not_compared_with_the_externals(anna, created):
+    aid = created.json["id"]
+    link(anna, aid, kind="internal", state="sent", graphEventId="AAMk-int")
+    body = anna.post("/api/lookup", json={"restId": "AAMk-int", "snapshot": graph_event(attendees=[])}).json
+    assert body["meeting"] == "internal" and body["drift"] is None
+
+
+def test_a_cancelled_external_link_is_reported_cancelled(anna, created):
+    link(anna, created.json["id"], state="cancelled", graphEventId="AAMk-x")
+    assert anna.get("/api/lookup?restId=AAMk-x").json["state"] == "cancelled"
+
+
+@pytest.mark.parametrize("query", ["", "activityId=1&itemId=x", "activityId=abc", "activityId=0", "other=1",
+                                   "itemId="])
+def test_lookup_needs_exactly_one_valid_identifier(anna, query):
+    response = anna.get(f"/api/lookup?{query}")
+    assert response.status_code == 422
+    assert response.json["errors"]
+
+
+def test_an_unknown_meeting_or_another_organizers_link_is_404(anna, bo, created):
+    assert anna.get("/api/lookup?itemId=nothing-here").status_code == 404
+    link(anna, created.json["id"], state="sent", iCalUId="ical-anna")
+    response = bo.get("/api/lookup?iCalUId=ical-anna")
+    assert response.status_code == 404
+    assert "Quarterly" not in response.get_data(as_text=True)
+
+
+def test_lookup_with_a_broken_snapshot_is_422(anna, created):
+    response = anna.post("/api/lookup", json={"activityId": created.json["id"], "snapshot": {"start": "soon"}})
+    assert response.status_code == 422 and "start" in response.json["errors"]

@@ -1,0 +1,249 @@
+"""The Graph client end to end against the fake Graph server, with injected faults."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from fake_graph import start_fake_graph
+
+from crmbridge.graph import GraphClient, GraphDeltaExpired, GraphNotFound, GraphUnavailable, event_path
+
+MAILBOX = "olivia@contoso.com"
+PROP = "String {00020329-0000-0000-C000-000000000046} Name crmActivityId"
+DAY = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+WINDOW = (DAY - timedelta(days=1), DAY + timedelta(days=30))
+
+
+@pytest.fixture
+def graph():
+    """Factory: graph(client_options, **fake_options) -> (client, fake); everything is stopped afterwards."""
+    cleanups = []
+
+    def make(client_options=None, **fake_options):
+        base_url, fake, stop = start_fake_graph(**fake_options)
+        cleanups.append(stop)
+        client = GraphClient(
+            lambda mailbox: f"token-for-{mailbox or 'app'}",
+            base_url=base_url,
+            timeout=(1.0, 0.25),
+            sleep=lambda seconds: None,
+            **(client_options or {}),
+        )
+        cleanups.append(client.close)
+        return client, fake
+
+    yield make
+    for cleanup in reversed(cleanups):
+        cleanup()
+
+
+def meeting(n, *, activity=None, days=0, zone="UTC"):
+    start = DAY + timedelta(days=days, hours=n % 8)
+    event = {
+        "subject": f"Meeting {n}",
+        "start": {"dateTime": start.strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": zone},
+        "end": {"dateTime": (start + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": zone},
+        "attendees": [{"emailAddress": {"address": "ann@contoso.com"}, "type": "required"}],
+    }
+    if activity is not None:
+        event["singleValueExtendedProperties"] = [{"id": PROP, "value": activity}]
+    return event
+
+
+def test_fifty_creates_under_thirty_percent_faults_leave_exactly_fifty_events(graph):
+    client, fake = graph(
+        {"max_retries": 10}, seed=7, fault_rate=0.3, slow_seconds=0.5, applied_then_drop_rate=0.2
+    )
+
+    created = [client.create_event(MAILBOX, meeting(n), transaction_id=f"crm-{n}") for n in range(50)]
+
+    stored = fake.events(MAILBOX)
+    assert len(stored) == 50
+    assert sorted(e["transactionId"] for e in stored) == sorted(f"crm-{n}" for n in range(50))
+    assert {e["id"] for e in created} == {e["id"] for e in stored}
+    assert set(fake.faults_injected) == {"throttle", "unavailable", "slow", "drop", "applied_then_drop"}
+    posts = [r for r in fake.requests if r.method == "POST"]
+    assert len(posts) > 50
+    assert client.requests_sent == len(fake.requests)
+
+
+def test_the_same_transaction_id_returns_the_first_event(graph):
+    client, fake = graph()
+
+    first = client.create_event(MAILBOX, meeting(1), transaction_id="crm-1")
+    again = client.create_event(MAILBOX, meeting(1), transaction_id="crm-1")
+
+    assert again["id"] == first["id"]
+    assert len(fake.events(MAILBOX)) == 1
+
+
+def test_delta_returns_only_what_changed_since_the_last_round(graph):
+    client, fake = graph(
+        {"max_retries": 10},
+        seed=3,
+        fault_rate=0.3,
+        faults=("throttle", "unavailable", "drop"),
+        max_page_size=2,
+    )
+    ids = [client.create_event(MAILBOX, meeting(n), transaction_id=f"t{n}")["id"] for n in range(5)]
+
+    everything, link = client.calendar_view_delta(MAILBOX, *WINDOW, delta_link=None)
+    assert sorted(e["id"] for e in everything) == sorted(ids)
+
+    updated = client.update_event(MAILBOX, ids[0], {"subject": "Moved"})
+    fake.respond(MAILBOX, ids[1], "ann@contoso.com", "accepted")
+    fake.outlook_cancel(MAILBOX, ids[2])
+    fake.outlook_delete(MAILBOX, ids[3])
+    new = fake.add_event(MAILBOX, meeting(9))
+    outside = fake.add_event(MAILBOX, meeting(10, days=90))
+
+    changes, link = client.calendar_view_delta(MAILBOX, *WINDOW, delta_link=link)
+
+    by_id = {c["id"]: c for c in changes}
+    assert set(by_id) == {ids[0], ids[1], ids[2], ids[3], new["id"], outside["id"]}
+    assert by_id[ids[0]]["subject"] == "Moved"
+    before = {e["id"]: e for e in everything}
+    assert by_id[ids[0]]["changeKey"] == updated["changeKey"] != before[ids[0]]["changeKey"]
+    assert by_id[ids[1]]["attendees"][0]["status"]["response"] == "accepted"
+    assert {i for i, c in by_id.items() if "@removed" in c} == {ids[2], ids[3], outside["id"]}
+
+    assert client.calendar_view_delta(MAILBOX, *WINDOW, delta_link=link)[0] == []
+
+
+def test_an_expired_delta_link_raises_delta_expired(graph):
+    client, fake = graph()
+    _, link = client.calendar_view_delta(MAILBOX, *WINDOW, delta_link=None)
+    fake.expire_delta_links()
+
+    with pytest.raises(GraphDeltaExpired):
+        client.calendar_view_delta(MAILBOX, *WINDOW, delta_link=link)
+
+
+def test_calendar_view_pages_through_the_window_and_expands_only_when_asked(graph):
+    client, fake = graph(max_page_size=3)
+    for n in range(7):
+        client.create_event(MAILBOX, meeting(n, activity=f"act-{n}", days=n), transaction_id=f"t{n}")
+    client.create_event(MAILBOX, meeting(99, days=60), transaction_id="outside")
+
+    plain = client.calendar_view(MAILBOX, *WINDOW)
+    expanded = client.calendar_view(MAILBOX, *WINDOW, expand_property_ids=[PROP])
+
+    assert len(plain) == len(expanded) == 7
+    assert all("singleValueExtendedProperties" not in e for e in plain)
+    assert [e["singleValueExtendedProperties"][0]["value"] for e in expanded] == [
+        f"act-{n}" for n in range(7)
+    ]
+    assert len([r for r in fake.requests if r.path.endswith("calendarView")]) == 6
+
+
+def test_times_come_back_in_utc_whatever_zone_they_were_written_in(graph):
+    client, fake = graph()
+    created = fake.add_event(MAILBOX, meeting(0, zone="Romance Standard Time"))
+
+    event = client.get_event(MAILBOX, created["id"])
+
+    assert event["start"] == {"dateTime": "2030-03-04T08:00:00.0000000", "timeZone": "UTC"}
+    assert event["originalStartTimeZone"] == "Romance Standard Time"
+
+
+def test_finding_by_extended_property_matches_the_value_case_insensitively(graph):
+    client, _ = graph()
+    wanted = client.create_event(MAILBOX, meeting(1, activity="O'Brien-42"), transaction_id="a")
+    client.create_event(MAILBOX, meeting(2, activity="other"), transaction_id="b")
+    client.create_event(MAILBOX, meeting(3), transaction_id="c")
+
+    found = client.find_events_by_extended_property(MAILBOX, PROP, "o'brien-42")
+
+    assert [e["id"] for e in found] == [wanted["id"]]
+    assert found[0]["singleValueExtendedProperties"] == [{"id": PROP, "value": "O'Brien-42"}]
+
+
+def test_batch_get_survives_item_faults_and_reports_missing_events(graph):
+    client, fake = graph({"max_retries": 10}, seed=5)
+    ids = [client.create_event(MAILBOX, meeting(n), transaction_id=f"t{n}")["id"] for n in range(25)]
+    fake.fault_rate, fake.faults = 0.3, ("throttle", "unavailable")
+    paths = [event_path(MAILBOX, event_id, select=["changeKey"]) for event_id in ids]
+    missing = event_path(MAILBOX, "AAMkNoSuchEvent")
+
+    results = client.batch_get(MAILBOX, [*paths, missing], return_errors=True)
+
+    assert [results[p]["id"] for p in paths] == ids
+    assert set(results[paths[0]]) == {"id", "@odata.etag", "changeKey"}
+    assert isinstance(results[missing], GraphNotFound)
+    assert any(r.in_batch and r.fault for r in fake.requests)
+
+
+def test_writes_to_lists_every_write_attempt_on_one_event(graph):
+    client, fake = graph({"max_retries": 2})
+    external = fake.add_event(MAILBOX, meeting(1))
+    internal = client.create_event(MAILBOX, meeting(2), transaction_id="internal")
+    client.get_event(MAILBOX, external["id"])
+    client.batch_get(MAILBOX, [event_path(MAILBOX, external["id"])])
+    client.update_event(MAILBOX, internal["id"], {"subject": "New time"})
+    client.cancel_event(MAILBOX, internal["id"])
+
+    assert fake.writes_to(external["id"]) == []
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in fake.writes_to(internal["id"])] == [
+        ("PATCH", internal["id"]),
+        ("POST", "cancel"),
+    ]
+
+    fake.fault_rate, fake.faults = 1.0, ("unavailable",)
+    with pytest.raises(GraphUnavailable):
+        client.update_event(MAILBOX, external["id"], {"subject": "oops"})
+    assert len(fake.writes_to(external["id"])) == 3
+    assert fake.events(MAILBOX)[0]["subject"] == "Meeting 1"
+
+
+def test_dropped_connections_end_as_graph_unavailable(graph):
+    client, fake = graph({"max_retries": 2}, fault_rate=1.0, faults=("drop",))
+
+    with pytest.raises(GraphUnavailable) as raised:
+        client.get_event(MAILBOX, "AAMk1")
+
+    assert raised.value.status is None
+    assert len(fake.requests) == 3
+
+
+def test_slow_answers_time_out_and_end_as_graph_unavailable(graph):
+    client, fake = graph({"max_retries": 1}, fault_rate=1.0, faults=("slow",), slow_seconds=5)
+
+    with pytest.raises(GraphUnavailable) as raised:
+        client.get_event(MAILBOX, "AAMk1")
+
+    assert raised.value.code == "ReadTimeout"
+    assert fake.faults_injected["slow"] == 2
+
+
+def test_cancelled_events_leave_the_calendar_view_but_stay_readable(graph):
+    client, _ = graph()
+    event = client.create_event(MAILBOX, meeting(1), transaction_id="t")
+
+    client.cancel_event(MAILBOX, event["id"], comment="Sorry")
+
+    assert client.calendar_view(MAILBOX, *WINDOW) == []
+    assert client.get_event(MAILBOX, event["id"])["isCancelled"] is True
+
+
+def test_organization_domains_and_subscriptions(graph):
+    client, fake = graph(domains=["contoso.com", "contoso.onmicrosoft.com"])
+    expires = DAY + timedelta(days=2)
+
+    assert client.organization_domains() == ["contoso.com", "contoso.onmicrosoft.com"]
+    subscription = client.create_subscription(MAILBOX, "https://crm.example/notify", "state", expires)
+    client.renew_subscription(subscription["id"], expires + timedelta(days=1))
+    assert fake.subscriptions()[0]["expirationDateTime"] == "2030-03-07T09:00:00Z"
+    client.delete_subscription(subscription["id"])
+    assert fake.subscriptions() == []
+
+
+def test_the_fake_refuses_requests_without_token_or_immutable_ids(graph):
+    client, _ = graph()
+    url = f"{client.base_url}/organization"
+
+    with requests.Session() as session:
+        no_token = session.get(url, headers={"Prefer": 'IdType="ImmutableId"'}, timeout=5)
+        no_preference = session.get(url, headers={"Authorization": "Bearer t"}, timeout=5)
+
+    assert no_token.status_code == 401
+    assert no_preference.status_code == 400

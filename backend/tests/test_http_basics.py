@@ -1,0 +1,34 @@
+"""Health, the OpenAPI document, and the taskpane's static files."""
+
+
+def test_healthz_answers_without_a_token(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+
+
+def test_openapi_lists_every_endpoint(client):
+    spec = client.get("/api/openapi.json").json
+    paths = set(spec["paths"])
+    assert {
+        "/api/activities", "/api/activities/{activity_id}", "/api/activities/{activity_id}/external-draft",
+        "/api/activities/{activity_id}/drift", "/api/activities/{activity_id}/reconcile",
+        "/api/activities/{activity_id}/links", "/api/lookup",
+    } <= paths
+    assert "patch" in spec["paths"]["/api/activities/{activity_id}"]
+
+
+def test_the_dev_token_endpoint_exists_only_with_dev_tokens(app, client):
+    response = client.post("/dev/token", json={"email": "anna@contoso.com"})
+    assert response.status_code == 200 and response.json["token"].startswith("dev.")
+    assert client.post("/dev/token", json={"email": "nope"}).status_code == 422
+
+
+def test_the_dev_token_endpoint_is_absent_in_production(tmp_path, monkeypatch):
+    from crmbridge import create_app
+
+    monkeypatch.setenv("CRMBRIDGE_ENV", "production")
+    monkeypatch.setenv("CRMBRIDGE_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    monkeypatch.delenv("CRMBRIDGE_DEV_TOKENS", raising=False)
+    app = create_app()
+    assert app.test_client().post("/dev/token", json={"email": "anna@contoso.com"}).status_code == 404
