@@ -110,3 +110,13 @@ class OrgDomainRow(Base):
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
     source: Mapped[str] = mapped_column(String(16), default="admin")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class TokenCacheRow(Base):
+    """One user's MSAL token cache for on-behalf-of calls, encrypted with CRMBRIDGE_TOKEN_CACHE_KEY."""
+
+    __tablename__ = "token_caches"
+
+    user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    blob: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
