@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import db, migrations
+from .api.common import forget_org_domains
 
 
 def init_app(app: Flask) -> None:
@@ -84,6 +85,7 @@ def domains_add(domain):
     with db.standalone_session(current_app._get_current_object()) as session:
         if session.get(OrgDomainRow, name) is None:
             session.add(OrgDomainRow(domain=name, source="admin"))
+    forget_org_domains(current_app)
     click.echo(f"Added {name}.")
 
 
@@ -103,6 +105,7 @@ def domains_remove(domain):
         if row is None:
             raise click.ClickException(f"{name} is not a stored organization domain.")
         session.delete(row)
+    forget_org_domains(current_app)
     click.echo(f"Removed {name}.")
 
 

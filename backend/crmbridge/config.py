@@ -83,7 +83,7 @@ def from_environment(env: Mapping[str, str], instance_path: str, test_mode: bool
         "INCLUDE_SUBDOMAINS": _flag(env.get("CRMBRIDGE_INCLUDE_SUBDOMAINS"), default=False),
         "DEV_TOKENS": dev_tokens,
         "MAX_CONTENT_LENGTH": _int(env, "CRMBRIDGE_MAX_BODY_BYTES", 256 * 1024),
-        "PAGE_SIZE_MAX": 200,
+        "ORG_DOMAINS_CACHE_SECONDS": _int(env, "CRMBRIDGE_ORG_DOMAINS_CACHE_SECONDS", 30),
         "PUBLIC_BASE_URL": env.get("CRMBRIDGE_PUBLIC_URL", "").strip().rstrip("/"),
         "TASKPANE_DIR": env.get("CRMBRIDGE_TASKPANE_DIR", "").strip(),
         "API_TITLE": "crmbridge",

@@ -61,7 +61,7 @@ def _row(session: Session, caller: Caller, activity_id: int) -> ActivityRow:
     if caller.is_user:
         row = store.find_own(session, caller.email, activity_id)
     else:
-        row = session.get(ActivityRow, activity_id)
+        row = store.load(session, activity_id)
     if row is None:
         raise NotFound(f"No activity {activity_id} among yours.")
     return row

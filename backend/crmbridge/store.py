@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .domain.activity import Activity, Participant, Status
 from .domain.addresses import parse_address
@@ -57,10 +57,17 @@ def organizer_key(email: str) -> str:
 
 def find_own(session: Session, organizer_email: str, activity_id: int) -> ActivityRow | None:
     """The activity if it exists and belongs to this organizer; another organizer's looks like a missing one."""
-    row = session.get(ActivityRow, activity_id)
+    row = load(session, activity_id)
     if row is None or row.organizer_key != organizer_key(organizer_email):
         return None
     return row
+
+
+def load(session: Session, activity_id: int) -> ActivityRow | None:
+    """The activity with its participants and links, in one round trip."""
+    statement = (select(ActivityRow).where(ActivityRow.id == activity_id)
+                 .options(joinedload(ActivityRow.participants), joinedload(ActivityRow.links)))
+    return session.scalars(statement).unique().first()
 
 
 def list_own(session: Session, organizer_email: str, start: datetime | None, end: datetime | None,

@@ -1,8 +1,9 @@
 """What the API views share: the caller's organization domains, the request session and the If-Match rule."""
 
 import re
+import time
 
-from flask import current_app, g, request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from .. import db, store
@@ -10,6 +11,7 @@ from ..auth.request import authenticate
 from ..domain.classification import OrgDomains
 from ..errors import PreconditionFailed, PreconditionRequired
 
+ORG_DOMAINS_CACHE = "crmbridge.org_domains"
 _ETAG = re.compile(r'^\s*(?:W/)?"v(\d+)"\s*$')
 
 
@@ -20,11 +22,22 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
 
 
 def org_domains() -> OrgDomains:
-    if "org_domains" not in g:
-        g.org_domains = store.org_domains(
+    """The organization's domains, read from the database at most every ORG_DOMAINS_CACHE_SECONDS per process.
+
+    Every lookup classifies participants; the table changes rarely (``crmbridge domains``, the Graph sync).
+    """
+    cache = current_app.extensions.setdefault(ORG_DOMAINS_CACHE, {})
+    now = time.monotonic()
+    if cache.get("expires", 0) <= now:
+        cache["value"] = store.org_domains(
             db.session(), current_app.config["ORG_DOMAINS"], current_app.config["INCLUDE_SUBDOMAINS"]
         )
-    return g.org_domains
+        cache["expires"] = now + current_app.config["ORG_DOMAINS_CACHE_SECONDS"]
+    return cache["value"]
+
+
+def forget_org_domains(app) -> None:
+    app.extensions.pop(ORG_DOMAINS_CACHE, None)
 
 
 def expected_version() -> int:

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import idna
 
@@ -31,6 +32,7 @@ class AddressError(ValueError):
     """An address that cannot be used; the message says why in words a person can act on."""
 
 
+@lru_cache(maxsize=4096)
 def normalise_domain(domain: str) -> str:
     """Return the domain as lower-case ASCII (IDNA, UTS 46), or raise AddressError."""
     domain = domain.strip().rstrip(".")
@@ -50,7 +52,15 @@ def normalise_domain(domain: str) -> str:
 
 def parse_address(raw: str, display_name: str | None = None) -> Address:
     """Parse ``a@b.example`` or ``"Name" <a@b.example>``; the explicit display name wins over the parsed one."""
-    if not isinstance(raw, str) or not raw.strip():
+    if not isinstance(raw, str) or not isinstance(display_name, str | None):
+        raise AddressError("the address is empty")
+    return _parse(raw, display_name)
+
+
+@lru_cache(maxsize=65536)
+def _parse(raw: str, display_name: str | None) -> Address:
+    # Pure and called for every participant on every read: caching it keeps IDNA out of the hot path.
+    if not raw.strip():
         raise AddressError("the address is empty")
     text = raw.strip()
     parsed_name = ""
