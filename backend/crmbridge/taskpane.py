@@ -27,6 +27,18 @@ def static_file(filename: str = "taskpane.html"):
     return send_from_directory(folder, filename, max_age=max_age)
 
 
+@bp.get("/")
+def home():
+    """The manifest's SupportUrl: what crmbridge is, for an admin or organizer who follows the link."""
+    return (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>crmbridge</title>"
+        "<h1>crmbridge</h1><p>Links CRM meetings to Outlook: the CRM meeting button in Outlook opens the taskpane."
+        "</p><p lang=da>Forbinder CRM-møder med Outlook: knappen CRM-møde i Outlook åbner opgaveruden.</p>"
+        "<p>Problems? Contact your administrator. / Problemer? Kontakt din administrator.</p></html>",
+        200, {"Content-Type": "text/html; charset=utf-8"},
+    )
+
+
 @dev_bp.post("/token")
 def dev_token():
     """Development and test only: a token for the given organizer, so the taskpane runs without Entra."""

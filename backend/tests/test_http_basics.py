@@ -32,3 +32,8 @@ def test_the_dev_token_endpoint_is_absent_in_production(tmp_path, monkeypatch):
     monkeypatch.delenv("CRMBRIDGE_DEV_TOKENS", raising=False)
     app = create_app()
     assert app.test_client().post("/dev/token", json={"email": "anna@contoso.com"}).status_code == 404
+
+
+def test_the_support_page_answers_in_both_languages(client):
+    text = client.get("/").get_data(as_text=True)
+    assert "administrator" in text and "Kontakt din administrator" in text
