@@ -1,11 +1,20 @@
 """The app, client and runner fixtures, plus small helpers for authenticated API calls."""
 
 import os
+import shutil
 
 import pytest
 
 from crmbridge import create_app, migrations
 from crmbridge.auth import dev_tokens
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """A SQLite file migrated once per run; each test gets a copy, so each starts from the real schema quickly."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    migrations.upgrade(f"sqlite:///{path}")
+    return path
 
 
 @pytest.fixture
@@ -33,15 +42,18 @@ def database_url(tmp_path):
 
 
 @pytest.fixture
-def app(database_url):
+def app(request, database_url):
     url = database_url
+    if url.startswith("sqlite:///"):
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), url.removeprefix("sqlite:///"))
+    else:
+        migrations.upgrade(url)
     app = create_app({
         "TESTING": True,
         "DATABASE_URL": url,
         "ORG_DOMAINS": ["contoso.com"],
         "SECRET_KEY": "test-secret-key",
     })
-    migrations.upgrade(url)
     yield app
     from crmbridge import db
 
