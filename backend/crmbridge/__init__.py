@@ -13,7 +13,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
-    from . import api, cli, config, db, errors, taskpane
+    from . import api, cli, config, db, errors, security, taskpane
+    from .auth import setup as identity
 
     app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
     test_mode = bool(test_config and test_config.get("TESTING"))
@@ -25,6 +26,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.getLogger("crmbridge").setLevel(logging.INFO)
 
     db.init_app(app)
+    identity.init_app(app)
+    security.init_app(app)
     api.init_app(app)
     errors.init_app(app)  # after the API, so our error shape replaces flask-smorest's
     taskpane.init_app(app)

@@ -4,12 +4,15 @@ Every error leaves the app through here: HTTP errors, validation errors, domain 
 which logs the exception and hides its details from the caller.
 """
 
+import base64
 import logging
 import traceback
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .auth.entra import KeysUnavailable
+from .auth.obo import ConsentRequired, IdentityUnavailable, OboError
 from .domain.errors import AlreadyLinked, DomainError, InvalidInput, NotAllowed, StaleVersion
 from .domain.errors import NotFound as DomainNotFound
 
@@ -139,6 +142,38 @@ def handle_http_exception(error: HTTPException):
     return error_response(status, message, errors, headers)
 
 
+IDENTITY_MESSAGES = {
+    KeysUnavailable: "Your sign-in cannot be checked right now: Microsoft Entra ID does not answer. "
+                     "Try again in a minute.",
+    IdentityUnavailable: "Microsoft Entra ID does not answer, so your Outlook calendar cannot be reached right now. "
+                         "Try again in a minute.",
+    OboError: "Microsoft Entra ID refused this server access to your Outlook calendar. "
+              "Ask your administrator to check the app registration (`crmbridge doctor`).",
+    ConsentRequired: "Microsoft asks you to sign in again or to approve access before your Outlook calendar "
+                     "can be reached.",
+}
+
+
+def handle_identity_error(error: Exception):
+    """Entra ID could not check the caller's token, or would not give us a Graph token for them."""
+    if isinstance(error, ConsentRequired):
+        # The taskpane passes the claims challenge to MSAL.js, which signs the user in again to satisfy it.
+        if error.claims:
+            encoded = base64.b64encode(error.claims.encode("utf-8")).decode("ascii")
+            challenge = f'Bearer realm="crmbridge", error="insufficient_claims", claims="{encoded}"'
+            extra = {"claims": error.claims}
+        else:
+            challenge, extra = 'Bearer realm="crmbridge", error="interaction_required"', None
+        return error_response(401, IDENTITY_MESSAGES[ConsentRequired], headers={"WWW-Authenticate": challenge},
+                              extra=extra)
+    # Entra's error code and first description line: no tokens, no secrets.
+    log.warning("Microsoft Entra ID: %s: %s", type(error).__name__, error)
+    for unavailable in (KeysUnavailable, IdentityUnavailable):
+        if isinstance(error, unavailable):
+            return error_response(503, IDENTITY_MESSAGES[unavailable], headers={"Retry-After": "60"})
+    return error_response(503, getattr(error, "public_message", IDENTITY_MESSAGES[OboError]))
+
+
 def handle_unexpected(error: Exception):
     # Only the type and the stack: exception messages (SQL errors carry their parameters) may hold note text.
     stack = "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(error.__traceback__))
@@ -149,5 +184,7 @@ def handle_unexpected(error: Exception):
 def init_app(app: Flask) -> None:
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(KeysUnavailable, handle_identity_error)
+    app.register_error_handler(OboError, handle_identity_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -28,6 +28,8 @@ def test_the_dev_token_endpoint_is_absent_in_production(tmp_path, monkeypatch):
 
     monkeypatch.setenv("CRMBRIDGE_ENV", "production")
     monkeypatch.setenv("CRMBRIDGE_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("CRMBRIDGE_ENTRA_CLIENT_ID", "6b1f3c1e-8e0a-4d57-9d3b-1f0b6a3c2d11")
+    monkeypatch.setenv("CRMBRIDGE_ENTRA_TENANTS", "72f988bf-86f1-41af-91ab-2d7cd011db47")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
     monkeypatch.delenv("CRMBRIDGE_DEV_TOKENS", raising=False)
     app = create_app()

@@ -1,10 +1,41 @@
-"""Authenticating each API request: the Bearer token becomes a Caller, or the request gets 401."""
+"""Authenticating each API request: the Bearer token becomes a Caller, or the request gets 401 (or 403, 503).
 
-from flask import current_app, g, request
+Microsoft Entra ID access tokens are always accepted once configured; development tokens only where the app
+allows them (development and test modes). The raw token stays in the request context for the on-behalf-of
+exchange (``graph_tokens``) and is never logged.
+"""
 
-from ..errors import Unauthorized
+import logging
+
+import jwt
+from flask import Flask, current_app, g, request
+
+from ..domain.addresses import AddressError, parse_address
+from ..errors import Forbidden, Unauthorized
+from ..services import INTEGRATION_ROLE
 from . import dev_tokens
 from .caller import Caller
+from .entra import EntraSettings, EntraTokenValidator, Principal, TokenError
+
+log = logging.getLogger(__name__)
+
+VALIDATOR = "crmbridge.entra_validator"
+
+
+def init_app(app: Flask) -> None:
+    """One validator per app (it caches Entra's signing keys), or None when Entra ID is not configured."""
+    app.extensions[VALIDATOR] = entra_validator(app.config)
+
+
+def entra_validator(config) -> EntraTokenValidator | None:
+    if not (config.get("ENTRA_CLIENT_ID") and config.get("ENTRA_TENANTS")):
+        return None
+    return EntraTokenValidator(EntraSettings(
+        client_id=config["ENTRA_CLIENT_ID"],
+        app_id_uri=config.get("ENTRA_APP_ID_URI") or None,
+        allowed_tenants=frozenset(config["ENTRA_TENANTS"]),
+        app_role=INTEGRATION_ROLE,
+    ))
 
 
 def bearer_token() -> str:
@@ -21,15 +52,54 @@ def authenticate() -> None:
         return
     token = bearer_token()
     if dev_tokens.looks_like(token):
-        if not current_app.config["DEV_TOKENS"]:
-            raise Unauthorized("Development tokens are not accepted here. Sign in with your Microsoft account.")
-        try:
-            g.caller = dev_tokens.verify(current_app.config["SECRET_KEY"], token)
-        except dev_tokens.DevTokenError as exc:
-            raise Unauthorized(f"{exc}.") from exc
+        g.caller = _dev_caller(token)
         return
-    raise Unauthorized("The access token is not valid here. Sign in again.")
+    validator = current_app.extensions.get(VALIDATOR)
+    if validator is None:
+        raise Unauthorized("This server is not set up for Microsoft sign-in yet; ask your administrator.")
+    try:
+        principal = validator.validate(token)
+    except TokenError as exc:
+        log.info("Refused an access token: %s", exc.reason)
+        if exc.reason == "missing-scope" and _is_app_only(token):
+            # The validator names a missing scope only after the signature, tenant and audience checked out.
+            raise Forbidden(f"This application has no app role for crmbridge; an administrator must grant it "
+                            f"{INTEGRATION_ROLE}.") from exc
+        raise Unauthorized(exc.message) from exc
+    g.caller = _entra_caller(principal)
+    g.entra_assertion = token
+
+
+def _dev_caller(token: str) -> Caller:
+    config = current_app.config
+    if not config["DEV_TOKENS"] or config["CRMBRIDGE_ENV"] == "production":
+        raise Unauthorized("Development tokens are not accepted here. Sign in with your Microsoft account.")
+    try:
+        return dev_tokens.verify(config["SECRET_KEY"], token)
+    except dev_tokens.DevTokenError as exc:
+        raise Unauthorized(f"{exc}.") from exc
+
+
+def _entra_caller(principal: Principal) -> Caller:
+    subject = f"{principal.tenant_id}:{principal.object_id}"
+    if principal.kind == "app":
+        return Caller(kind="app", email=None, subject=subject, roles=principal.roles)
+    try:
+        email = parse_address(principal.email or "").email.lower()
+    except AddressError as exc:
+        raise Unauthorized("The token names no usable email address (preferred_username or upn).") from exc
+    return Caller(kind="user", email=email, subject=subject, roles=principal.roles)
+
+
+def _is_app_only(token: str) -> bool:
+    # Delegated (user) tokens always carry scp; client-credentials tokens never do.
+    return "scp" not in jwt.decode(token, options={"verify_signature": False})
 
 
 def current_caller() -> Caller:
     return g.caller
+
+
+def entra_assertion() -> str | None:
+    """The request's Entra access token, for the on-behalf-of exchange; None for development tokens."""
+    return g.get("entra_assertion")
