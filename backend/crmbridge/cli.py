@@ -7,12 +7,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import db, migrations
+from . import db, devcert, doctor, drift_watch, migrations, sync
 from .api.common import forget_org_domains
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_group, seed_demo, serve, dev_token, domains_group, manifest):
+    domains_group.add_command(drift_watch.domains_sync)
+    for command in (db_group, seed_demo, serve, dev_token, domains_group, manifest, devcert.command,
+                    doctor.command, sync.sync_command, drift_watch.scan_command, drift_watch.subscriptions_group):
         app.cli.add_command(command)
 
 
@@ -71,17 +73,22 @@ def domains_group():
     pass
 
 
+def _domain_name(domain: str) -> str:
+    from .domain.addresses import AddressError, normalise_domain
+
+    try:
+        return normalise_domain(domain.lstrip("@"))
+    except AddressError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @domains_group.command("add")
 @click.argument("domain")
 @with_appcontext
 def domains_add(domain):
-    from .domain.addresses import AddressError, normalise_domain
     from .models import OrgDomainRow
 
-    try:
-        name = normalise_domain(domain.lstrip("@"))
-    except AddressError as exc:
-        raise click.ClickException(str(exc)) from exc
+    name = _domain_name(domain)
     with db.standalone_session(current_app._get_current_object()) as session:
         if session.get(OrgDomainRow, name) is None:
             session.add(OrgDomainRow(domain=name, source="admin"))
@@ -93,13 +100,9 @@ def domains_add(domain):
 @click.argument("domain")
 @with_appcontext
 def domains_remove(domain):
-    from .domain.addresses import AddressError, normalise_domain
     from .models import OrgDomainRow
 
-    try:
-        name = normalise_domain(domain.lstrip("@"))
-    except AddressError as exc:
-        raise click.ClickException(str(exc)) from exc
+    name = _domain_name(domain)
     with db.standalone_session(current_app._get_current_object()) as session:
         row = session.get(OrgDomainRow, name)
         if row is None:
@@ -127,13 +130,18 @@ def domains_list():
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="File to write; standard output when left out.")
 def manifest(base_url, client_id, output):
-    from .manifest import render_manifest, validate_manifest
+    from .manifest import ManifestSchemaNotFoundError, render_manifest, validate_manifest
 
     try:
         xml = render_manifest(base_url, client_id)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    problems = validate_manifest(xml)
+    try:
+        problems = validate_manifest(xml)
+    except ManifestSchemaNotFoundError:
+        problems = []
+        click.echo("Note: the manifest schemas are not on this machine (CRMBRIDGE_MANIFEST_XSD_DIR); "
+                   "the manifest was written without schema validation.", err=True)
     if problems:
         raise click.ClickException("The generated manifest is not valid:\n" + "\n".join(problems))
     if output:
@@ -154,4 +162,6 @@ def _safe_url(url: str) -> str:
 def main() -> None:
     from . import create_app
 
-    FlaskGroup(create_app=create_app, add_version_option=True, load_dotenv=True).main(prog_name="crmbridge")
+    group = FlaskGroup(create_app=create_app, add_version_option=True, load_dotenv=True)
+    group.add_command(doctor.command)  # on the group as well, so it answers when the app refuses to start
+    group.main(prog_name="crmbridge")

@@ -4,11 +4,14 @@ Every variable is listed in README.md and .env.example.
 """
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 MODES = ("development", "test", "production")
+GRAPH_MODES = ("off", "delegated", "application")
 
 
 class ConfigError(RuntimeError):
@@ -43,6 +46,64 @@ def database_url(raw: str | None, instance_path: str) -> str:
         if raw.startswith(prefix):
             return "postgresql+psycopg://" + raw[len(prefix):]
     return raw
+
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _guids(env: Mapping[str, str], name: str) -> list[str]:
+    values = [value.lower() for value in _list(env.get(name))]
+    bad = [value for value in values if not _GUID.fullmatch(value)]
+    if bad:
+        # 'common' or 'organizations' would let every tenant in.
+        raise ConfigError(f"{name} takes GUIDs (tenant or client ids), not: {', '.join(bad)}.")
+    return values
+
+
+def _origin(env: Mapping[str, str], name: str, default: str = "") -> str:
+    """``scheme://host[:port]`` of a URL setting, lowercased."""
+    raw = env.get(name, "").strip() or default
+    if not raw:
+        return ""
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ConfigError(f"{name} must be an origin such as https://crm.example.com, got '{raw}'.")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _fernet_key(env: Mapping[str, str], name: str) -> str:
+    key = env.get(name, "").strip()
+    if key:
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name} is not a Fernet key; create one with: python3 -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            ) from exc
+    return key
+
+
+def _entra(env: Mapping[str, str]) -> dict:
+    """Entra ID settings. The Application ID URI defaults to api://<public host>/<client id>, as the manifest has it."""
+    client_ids = _guids(env, "CRMBRIDGE_ENTRA_CLIENT_ID")
+    if len(client_ids) > 1:
+        raise ConfigError("CRMBRIDGE_ENTRA_CLIENT_ID takes one client id.")
+    client_id = client_ids[0] if client_ids else ""
+    public = urlsplit(env.get("CRMBRIDGE_PUBLIC_URL", "").strip())
+    derived = f"api://{public.netloc.lower()}/{client_id}" if client_id and public.netloc else ""
+    public_origin = f"{public.scheme}://{public.netloc}" if public.scheme and public.netloc else ""
+    return {
+        "ENTRA_CLIENT_ID": client_id,
+        "ENTRA_APP_ID_URI": env.get("CRMBRIDGE_ENTRA_APP_ID_URI", "").strip().rstrip("/") or derived,
+        "ENTRA_TENANTS": _guids(env, "CRMBRIDGE_ENTRA_TENANTS"),
+        "ENTRA_CLIENT_SECRET": env.get("CRMBRIDGE_ENTRA_CLIENT_SECRET", "").strip(),
+        "TOKEN_CACHE_KEY": _fernet_key(env, "CRMBRIDGE_TOKEN_CACHE_KEY"),
+        "ADDIN_ORIGIN": _origin(env, "CRMBRIDGE_ADDIN_ORIGIN", default=public_origin),
+        "BEHIND_PROXY": _flag(env.get("CRMBRIDGE_BEHIND_PROXY"), default=False),
+    }
 
 
 def _secret_key(env: Mapping[str, str], mode: str, instance_path: str) -> str:
@@ -86,11 +147,17 @@ def from_environment(env: Mapping[str, str], instance_path: str, test_mode: bool
         "ORG_DOMAINS_CACHE_SECONDS": _int(env, "CRMBRIDGE_ORG_DOMAINS_CACHE_SECONDS", 30),
         "PUBLIC_BASE_URL": env.get("CRMBRIDGE_PUBLIC_URL", "").strip().rstrip("/"),
         "TASKPANE_DIR": env.get("CRMBRIDGE_TASKPANE_DIR", "").strip(),
+        "GRAPH_MODE": env.get("CRMBRIDGE_GRAPH_MODE", "").strip().lower() or "off",
+        "GRAPH_BASE_URL": env.get("CRMBRIDGE_GRAPH_BASE_URL", "").strip() or "https://graph.microsoft.com/v1.0",
+        "GRAPH_NOTIFICATION_URL": env.get("CRMBRIDGE_GRAPH_NOTIFICATION_URL", "").strip(),
+        "GRAPH_CLIENT_STATE": env.get("CRMBRIDGE_GRAPH_CLIENT_STATE", "").strip(),
+        "SCAN_WINDOW_DAYS": _int(env, "CRMBRIDGE_SCAN_WINDOW_DAYS", 60),
         "API_TITLE": "crmbridge",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
+        **_entra(env),
     }
 
 
@@ -102,6 +169,17 @@ def check(config: Mapping) -> None:
         raise ConfigError("Development tokens cannot be enabled in production mode (CRMBRIDGE_DEV_TOKENS).")
     if not config.get("SECRET_KEY"):
         raise ConfigError("CRMBRIDGE_SECRET_KEY is not set.")
+    if config.get("GRAPH_MODE", "off") not in GRAPH_MODES:
+        raise ConfigError(f"CRMBRIDGE_GRAPH_MODE must be one of {', '.join(GRAPH_MODES)}.")
+    if len(config.get("GRAPH_CLIENT_STATE", "")) > 128:
+        raise ConfigError("CRMBRIDGE_GRAPH_CLIENT_STATE is longer than the 128 characters Graph accepts.")
+    missing = [name for name, key in (("CRMBRIDGE_ENTRA_CLIENT_ID", "ENTRA_CLIENT_ID"),
+                                      ("CRMBRIDGE_ENTRA_TENANTS", "ENTRA_TENANTS")) if not config.get(key)]
+    if config["CRMBRIDGE_ENV"] == "production" and missing:
+        raise ConfigError(
+            f"Production accepts only Microsoft Entra ID access tokens: set {' and '.join(missing)} "
+            "(run `crmbridge doctor` for everything that is missing)."
+        )
 
 
 def instance_path() -> str:

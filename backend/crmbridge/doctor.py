@@ -203,6 +203,21 @@ def proxy(config):
     return Finding(OK, "proxy", "not behind a proxy (CRMBRIDGE_BEHIND_PROXY off): X-Forwarded-* are ignored")
 
 
+@check
+def microsoft_graph(config):
+    from .graph_setup import problems
+
+    mode = config.get("GRAPH_MODE", "off")
+    if mode == "off":
+        return Finding(OK, "Microsoft Graph", "off (CRMBRIDGE_GRAPH_MODE): no internal meeting sync and no drift "
+                                              "watch; set it to application (or delegated) to turn them on.")
+    found = problems(config)
+    if not found:
+        return Finding(OK, "Microsoft Graph", f"{mode} mode; notifications to {config['GRAPH_NOTIFICATION_URL']}")
+    level = MISSING if any(required for required, _ in found) else ADVICE
+    return Finding(level, "Microsoft Graph", f"{mode} mode: " + " ".join(text for _, text in found))
+
+
 def _configuration() -> tuple[Mapping[str, Any] | None, str | None]:
     """The app's configuration; or, when the app refuses to start, what the environment says, so the checks can
     name every missing setting and not only the first."""

@@ -120,3 +120,115 @@ class TokenCacheRow(Base):
     user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     blob: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+# Microsoft Graph sync and drift watch (migration 0003) -------------------------------------------------------------
+
+
+class SyncJobRow(Base):
+    """Outbox: an activity changed and its internal meeting must follow. Written in the activity's transaction."""
+
+    __tablename__ = "sync_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+    activity: Mapped[ActivityRow] = relationship()
+
+    __table_args__ = (Index("ix_sync_jobs_due", "done", "next_attempt_at"),)
+
+
+class InternalMeetingSyncRow(Base):
+    """What the sync last sent to the internal meeting: a transactionId fixed before the first create, and a hash
+    per event field so that an update sends only the fields that changed."""
+
+    __tablename__ = "internal_meeting_sync"
+
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(254))
+    transaction_id: Mapped[str] = mapped_column(String(64), unique=True)
+    field_hashes: Mapped[str] = mapped_column(Text, default="{}")
+    synced_version: Mapped[int | None] = mapped_column(Integer)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExternalMeetingCheckRow(Base):
+    """The external meeting as Graph last showed it (the fields drift compares), and whether it was in sync."""
+
+    __tablename__ = "external_meeting_checks"
+
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
+    graph_event_id: Mapped[str] = mapped_column(String(512))
+    change_key: Mapped[str | None] = mapped_column(String(128))
+    event_state: Mapped[str] = mapped_column(String(16), default="live")
+    snapshot: Mapped[str | None] = mapped_column(Text)
+    in_sync: Mapped[bool] = mapped_column(Boolean, default=True)
+    activity_version: Mapped[int] = mapped_column(Integer)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class AttendeeResponseRow(Base):
+    """Each external's answer to the external meeting: accepted, tentative, declined or none."""
+
+    __tablename__ = "attendee_responses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    email_key: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    response: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (Index("ix_attendee_responses_activity_email", "activity_id", "email_key", unique=True),)
+
+
+class DeltaStateRow(Base):
+    """The ``calendarView/delta`` link of one organizer's mailbox and the window it covers."""
+
+    __tablename__ = "graph_delta_state"
+
+    mailbox: Mapped[str] = mapped_column(String(254), primary_key=True)
+    delta_link: Mapped[str] = mapped_column(Text)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class GraphSubscriptionRow(Base):
+    """A Graph change-notification subscription on one organizer's events."""
+
+    __tablename__ = "graph_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(254), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+
+
+class GraphNotificationRow(Base):
+    """A change notification received and not yet looked at; one row per event version (``changeKey``)."""
+
+    __tablename__ = "graph_notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(254))
+    event_id: Mapped[str] = mapped_column(String(512))
+    change_key: Mapped[str] = mapped_column(String(128), default="")
+    change_type: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    processed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_graph_notifications_event_change", "event_id", "change_key", unique=True),
+        Index("ix_graph_notifications_pending", "processed", "mailbox"),
+    )

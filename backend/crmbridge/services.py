@@ -6,7 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import store
+from . import store, sync
 from .auth.caller import Caller
 from .domain.activity import Activity, ClassifiedParticipant, Status, checked, parse_participants
 from .domain.classification import OrgDomains
@@ -99,6 +99,7 @@ def create_activity(session: Session, caller: Caller, data: dict, org: OrgDomain
     row = ActivityRow()
     store.write_fields(row, activity)
     session.add(row)
+    sync.enqueue(session, row, "created")
     session.commit()
     return view(store.to_domain(row), org)
 
@@ -123,6 +124,7 @@ def _save(session: Session, row: ActivityRow, expected_version: int, activity: A
         return activity  # nothing changed: no new version, nothing for the internal meeting to follow
     store.write_fields(row, activity)
     row.updated_at = now()  # always dirty, so the UPDATE carries the version check even for participant-only edits
+    sync.enqueue(session, row, "changed")  # in the same transaction: the internal meeting follows every change
     try:
         session.commit()
     except StaleDataError as exc:

@@ -1,0 +1,115 @@
+"""Microsoft Graph on the HTTP side: Graph's change notifications, the caller's meetings out of sync, and the
+internal meeting sync right after a request changed an activity.
+
+``POST /api/graph/notifications`` is called by Graph, which has no bearer token for us: it lives on a plain Flask
+blueprint without the ``authenticate`` hook and trusts only the ``clientState`` secret.
+"""
+
+import logging
+
+from flask import Blueprint, current_app, g, request
+from marshmallow import Schema, fields
+
+from .. import db, drift_watch, graph_setup, schemas, services, sync
+from ..auth.request import current_caller
+from ..domain.errors import NotAllowed
+from ..errors import ApiError, Forbidden
+from .common import api_blueprint, org_domains
+
+log = logging.getLogger(__name__)
+
+MAX_VALIDATION_TOKEN = 1024
+
+notifications_bp = Blueprint("graph_notifications", __name__, url_prefix="/api/graph")
+blp = api_blueprint("drift", __name__, "The caller's external meetings that are out of sync with the CRM.")
+
+
+# Change notifications ------------------------------------------------------------------------------------------
+
+
+@notifications_bp.post("/notifications")
+def notifications():
+    token = request.args.get("validationToken")
+    if token is not None:
+        # Subscription handshake: echo the token as plain text within 10 seconds.
+        if not token or len(token) > MAX_VALIDATION_TOKEN:
+            raise ApiError("The validation token is empty or too long.", status=400)
+        response = current_app.response_class(token, status=200, mimetype="text/plain")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict) or not isinstance(payload.get("value"), list):
+        raise ApiError("Expected a Graph change notification: {\"value\": [...]}.", status=400)
+    items = payload["value"]
+    outcome = drift_watch.record_notifications(db.session(), items, current_app.config["GRAPH_CLIENT_STATE"])
+    if items and outcome.refused == len(items):
+        log.warning("refused %d change notification(s): clientState does not match", outcome.refused)
+        raise Forbidden("The notification's clientState does not match this server's.")
+    return "", 202
+
+
+@notifications_bp.after_app_request
+def sync_after_change(response):
+    """The request changed activities: bring their internal meetings along now, best effort. What fails stays in
+    the outbox for ``crmbridge sync`` (or, in delegated mode, the organizer's next change)."""
+    session = g.get("db_session")
+    rows = sync.take_enqueued(session) if session is not None else []
+    if not rows or response.status_code >= 400:
+        return response
+    app = current_app._get_current_object()
+    graph = graph_setup.request_client(app)
+    if graph is None:
+        return response
+    own_mailbox = None
+    if graph_setup.mode(app) == "delegated":
+        caller = g.get("caller")
+        if caller is None or not caller.is_user:
+            return response  # an integration's change: no user token; `crmbridge sync` in application mode
+        own_mailbox = caller.email
+    try:
+        sync.run_for_request(session, graph, org_domains(), rows, own_mailbox=own_mailbox)
+    except Exception as exc:  # the change is committed and queued; the response must not turn into an error
+        session.rollback()
+        log.warning("internal meeting sync after a request failed: %s", sync.describe(exc))
+    return response
+
+
+# Meetings out of sync ------------------------------------------------------------------------------------------
+
+
+class ExternalResponseOut(Schema):
+    email = fields.String()
+    display_name = fields.String(data_key="displayName")
+    response = fields.String(metadata={"description": "accepted, tentative, declined or none (no answer yet)"})
+    in_crm = fields.Boolean(data_key="inCrm")
+    changed_at = schemas.UtcDateTime(data_key="changedAt")
+
+
+class OutOfSyncOut(Schema):
+    activity_id = fields.Integer(data_key="activityId")
+    subject = fields.String(attribute="activity.subject")
+    start = schemas.UtcDateTime(attribute="activity.start")
+    end = schemas.UtcDateTime(attribute="activity.end")
+    etag = fields.Function(lambda item: services.etag_for(item.activity.version))
+    graph_event_id = fields.String(data_key="graphEventId")
+    meeting_state = fields.String(attribute="event_state", data_key="meetingState",
+                                  metadata={"description": "live, cancelled or deleted"})
+    checked_at = schemas.UtcDateTime(data_key="checkedAt")
+    differences = fields.List(fields.Nested(schemas.DifferenceOut))
+    responses = fields.List(fields.Nested(ExternalResponseOut))
+
+
+class DriftListOut(Schema):
+    items = fields.List(fields.Nested(OutOfSyncOut))
+    total = fields.Integer()
+
+
+@blp.get("/drift")
+@blp.response(200, DriftListOut, description="Upcoming external meetings that differ from their activities, as "
+                                             "Graph last showed them, with each external's answer.")
+def drift_list():
+    caller = current_caller()
+    if not caller.is_user:
+        raise NotAllowed("The list shows an organizer's own meetings; sign in as the organizer.")
+    items = drift_watch.out_of_sync(db.session(), caller.email, org_domains())
+    return {"items": items, "total": len(items)}

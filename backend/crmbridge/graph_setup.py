@@ -1,0 +1,134 @@
+"""Where crmbridge gets its Microsoft Graph clients: the one place that wires real token providers.
+
+``CRMBRIDGE_GRAPH_MODE`` picks the credentials:
+
+- ``off`` (default): no Graph calls at all; everything else works.
+- ``delegated``: API requests call Graph on behalf of the signed-in organizer (on-behalf-of token). Background
+  work (``crmbridge sync``, ``scan``, ``subscriptions``) has no user and is refused.
+- ``application``: the app's own token (client credentials), for requests and background work alike.
+
+Tests and benchmarks call ``install`` with a client of their own (a static token against ``responses`` or the
+fake Graph server); nothing else in the code knows where tokens come from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask
+
+from .graph import GraphClient
+
+EXTENSION = "crmbridge.graph"
+# .default: every Graph permission the admin consented to (Calendars.ReadWrite, User.Read), as on-behalf-of wants.
+SCOPES = ("https://graph.microsoft.com/.default",)
+# An API request waits for Graph once, briefly; what fails is left in the outbox for `crmbridge sync`.
+REQUEST_TIMEOUT = (3.05, 10.0)
+REQUEST_RETRIES = 0
+
+
+class GraphModeRefused(RuntimeError):
+    """Graph work was asked for in a mode that cannot do it; the message says what to set."""
+
+
+@dataclass
+class GraphWiring:
+    mode: str
+    request_client: GraphClient | None
+    background_client: GraphClient | None
+
+
+def init_app(app: Flask) -> GraphWiring:
+    """Build the clients for the configured mode (once per app; later calls return the same wiring)."""
+    wiring = app.extensions.get(EXTENSION)
+    if wiring is None:
+        wiring = _from_config(app.config)
+        app.extensions[EXTENSION] = wiring
+    return wiring
+
+
+def install(app: Flask, client: GraphClient, *, request_client: GraphClient | None = None,
+            mode: str = "application") -> GraphWiring:
+    """Use these clients instead of the configured ones (tests, benchmarks)."""
+    wiring = GraphWiring(mode=mode, request_client=request_client or client,
+                         background_client=client if mode == "application" else None)
+    app.extensions[EXTENSION] = wiring
+    return wiring
+
+
+def mode(app: Flask) -> str:
+    return init_app(app).mode
+
+
+def request_client(app: Flask) -> GraphClient | None:
+    """The client for work done inside an API request, or None when Graph is off."""
+    return init_app(app).request_client
+
+
+def background_client(app: Flask) -> GraphClient:
+    """The client for the CLI's background work; raises GraphModeRefused unless in application mode."""
+    wiring = init_app(app)
+    if wiring.background_client is None:
+        raise GraphModeRefused(
+            "Background Graph work needs CRMBRIDGE_GRAPH_MODE=application (it is "
+            f"'{wiring.mode}'): without a signed-in organizer only the app's own token can reach the mailboxes."
+        )
+    return wiring.background_client
+
+
+def problems(config) -> list[tuple[bool, str]]:
+    """What keeps the Graph features from working, as (required, words an administrator can act on), for
+    ``crmbridge doctor``. Required ones break the configured mode; the others switch a part off."""
+    graph_mode = config.get("GRAPH_MODE", "off")
+    if graph_mode == "off":
+        return []
+    found = []
+    for setting, key in (("CRMBRIDGE_ENTRA_CLIENT_ID", "ENTRA_CLIENT_ID"),
+                         ("CRMBRIDGE_ENTRA_CLIENT_SECRET", "ENTRA_CLIENT_SECRET")):
+        if not config.get(key):
+            found.append((True, f"{setting} is not set: Graph tokens need the app registration."))
+    if graph_mode == "application" and len(config.get("ENTRA_TENANTS") or []) != 1:
+        found.append((True, "application mode needs exactly one tenant in CRMBRIDGE_ENTRA_TENANTS."))
+    if graph_mode == "delegated":
+        if not config.get("TOKEN_CACHE_KEY"):
+            found.append((True, "delegated mode needs CRMBRIDGE_TOKEN_CACHE_KEY (on-behalf-of token caches)."))
+        found.append((False, "delegated mode: `crmbridge sync`, `scan` and `subscriptions` need application mode; "
+                             "only changes made through the API reach the internal meetings."))
+    url = config.get("GRAPH_NOTIFICATION_URL") or ""
+    if not url:
+        found.append((False, "CRMBRIDGE_GRAPH_NOTIFICATION_URL is not set: no change notifications; drift is "
+                             "found by `crmbridge scan` only."))
+    elif not url.startswith("https://"):
+        found.append((True, "CRMBRIDGE_GRAPH_NOTIFICATION_URL must be https:// for Graph to deliver to it."))
+    if url and not config.get("GRAPH_CLIENT_STATE"):
+        found.append((True, "CRMBRIDGE_GRAPH_CLIENT_STATE is not set: every change notification would be refused."))
+    return found
+
+
+def _from_config(config) -> GraphWiring:
+    graph_mode = config.get("GRAPH_MODE", "off")
+    base_url = config.get("GRAPH_BASE_URL") or "https://graph.microsoft.com/v1.0"
+    if graph_mode == "application":
+        background = GraphClient(_application_token, base_url=base_url)
+        in_request = GraphClient(_application_token, base_url=base_url, timeout=REQUEST_TIMEOUT,
+                                 max_retries=REQUEST_RETRIES)
+        return GraphWiring(graph_mode, in_request, background)
+    if graph_mode == "delegated":
+        in_request = GraphClient(_delegated_token, base_url=base_url, timeout=REQUEST_TIMEOUT,
+                                 max_retries=REQUEST_RETRIES)
+        return GraphWiring(graph_mode, in_request, None)
+    return GraphWiring("off", None, None)
+
+
+def _application_token(mailbox: str) -> str:
+    from .auth.graph_tokens import app_graph_token
+
+    return app_graph_token()
+
+
+def _delegated_token(mailbox: str) -> str:
+    # On behalf of the request's user: valid for that user's own mailbox (and /organization) only. The sync
+    # only asks for the caller's own mailbox in this mode.
+    from .auth.graph_tokens import graph_token_for_current_user
+
+    return graph_token_for_current_user(list(SCOPES))

@@ -1,0 +1,419 @@
+"""The internal meeting follows the CRM activity, through an outbox.
+
+Every change to an activity adds a row to ``sync_jobs`` in the same transaction (``enqueue``), so no change is
+lost whatever happens to Graph. Jobs run right after the API request when Graph is configured (best effort, one
+try) and from ``crmbridge sync`` (retries with backoff). Running a job brings the organizer's internal meeting to
+the activity's current state:
+
+- attendees: the internal participants and the organization's rooms, never an external address; the organizer
+  owns the meeting and is not an attendee;
+- body: the internal notes; rooms as ``resource`` attendees; link properties so the taskpane needs no search;
+- create with a ``transactionId`` fixed (and committed) before the first try, so a retried create returns the
+  first event instead of a second one;
+- update with only the fields that changed since the last sync (a hash per field is kept);
+- a cancelled activity cancels the internal meeting.
+
+The external meeting is the organizer's: nothing here writes to it, and a write aimed at its id is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+from tzlocal.windows_tz import tz_win
+
+from . import store
+from .domain.activity import Activity, Status
+from .domain.addresses import address_key
+from .domain.classification import Kind, OrgDomains, classify
+from .graph import GraphClient, GraphError, GraphNotFound
+from .linking import CRM_ACTIVITY_PROPERTY, graph_id_of, link_properties
+from .models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
+
+log = logging.getLogger(__name__)
+
+ENQUEUED = "crmbridge.sync.enqueued"
+TIME_FIELDS = ("start", "end", "isAllDay")
+LEASE = timedelta(minutes=5)
+KEEP_DONE = timedelta(days=7)
+RETRY_BASE_SECONDS = 30
+RETRY_CAP_SECONDS = 3600
+# Per request, after its own activity: how many of the organizer's waiting jobs to retry (delegated mode has no
+# background worker, so the organizer's next change is when they get another try).
+REQUEST_BACKLOG = 5
+
+
+class RefusedWrite(RuntimeError):
+    """A write was aimed at an event that is not the activity's internal meeting."""
+
+
+# The internal meeting, as plain values -------------------------------------------------------------------------
+
+
+def internal_attendees(activity: Activity, org: OrgDomains) -> list[dict]:
+    """Internal participants as in the CRM, and rooms in the organization's domains as resources. Externals,
+    and rooms outside the organization (their mailbox would receive the notes), are left out."""
+    organizer = address_key(activity.organizer_email)
+    attendees = []
+    for participant in activity.classified(org):
+        if address_key(participant.email) == organizer:
+            continue
+        kind = participant.verdict.kind
+        if kind is Kind.INTERNAL:
+            attendee_type = participant.type
+        elif kind is Kind.RESOURCE and classify(participant.email, "required", org).kind is Kind.INTERNAL:
+            attendee_type = "resource"
+        else:
+            continue
+        address = {"address": participant.email}
+        if participant.display_name:
+            address["name"] = participant.display_name
+        attendees.append({"emailAddress": address, "type": attendee_type})
+    return attendees
+
+
+def _graph_time(activity: Activity, moment: datetime) -> dict:
+    if activity.is_all_day:
+        # Graph wants all-day events at midnight in the event's own zone; Windows names are the safe spelling.
+        local = moment.astimezone(activity.zone)
+        return {"dateTime": local.strftime("%Y-%m-%dT00:00:00"),
+                "timeZone": tz_win.get(activity.time_zone, activity.time_zone)}
+    return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
+
+
+def internal_meeting(activity: Activity, org: OrgDomains) -> dict:
+    """The internal meeting's Graph fields (without link properties and transactionId)."""
+    return {
+        "subject": activity.subject,
+        "body": {"contentType": "text", "content": activity.internal_notes},
+        "start": _graph_time(activity, activity.start),
+        "end": _graph_time(activity, activity.end),
+        "isAllDay": activity.is_all_day,
+        "location": {"displayName": activity.location},
+        "attendees": internal_attendees(activity, org),
+    }
+
+
+def field_hashes(event: dict) -> dict[str, str]:
+    return {
+        name: hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+        for name, value in event.items()
+    }
+
+
+def changed_fields(event: dict, previous: dict[str, str]) -> dict:
+    """The fields whose hash differs from the last sync; start, end and isAllDay travel together."""
+    hashes = field_hashes(event)
+    changed = {name: value for name, value in event.items() if previous.get(name) != hashes[name]}
+    if any(name in changed for name in TIME_FIELDS):
+        changed.update({name: event[name] for name in TIME_FIELDS})
+    return changed
+
+
+# The outbox ----------------------------------------------------------------------------------------------------
+
+
+def enqueue(session: Session, row: ActivityRow, reason: str) -> None:
+    """Record that ``row`` changed, in the caller's transaction. Call it before the commit."""
+    with session.no_autoflush:
+        session.add(SyncJobRow(activity=row, reason=reason, attempts=0, next_attempt_at=now(), done=False))
+    session.info.setdefault(ENQUEUED, []).append(row)
+
+
+def take_enqueued(session: Session) -> list[ActivityRow]:
+    """The activities enqueued through this session since the last call."""
+    return session.info.pop(ENQUEUED, [])
+
+
+@dataclass
+class SyncReport:
+    actions: dict[str, int] = field(default_factory=dict)
+    failed: int = 0
+
+    def count(self, action: str) -> None:
+        self.actions[action] = self.actions.get(action, 0) + 1
+
+    def merge(self, other: SyncReport) -> None:
+        for action, count in other.actions.items():
+            self.actions[action] = self.actions.get(action, 0) + count
+        self.failed += other.failed
+
+    def summary(self) -> str:
+        parts = [f"{count} {action}" for action, count in sorted(self.actions.items())]
+        return ", ".join(parts + [f"{self.failed} failed (left for retry)"])
+
+
+def forget_done(session: Session, before: datetime) -> int:
+    """Delete finished jobs older than ``before``; returns how many."""
+    deleted = session.execute(
+        delete(SyncJobRow).where(SyncJobRow.done.is_(True), SyncJobRow.updated_at < before)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return deleted
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(RETRY_CAP_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1)))
+
+
+def _due(at: datetime, retry_now: bool = False):
+    """Waiting jobs whose time has come; with ``retry_now`` every waiting job no worker holds right now."""
+    due = SyncJobRow.next_attempt_at <= at
+    if retry_now:
+        due = or_(due, SyncJobRow.claimed_by.is_(None))
+    return and_(SyncJobRow.done.is_(False), due)
+
+
+def due_activity_ids(session: Session, *, at: datetime, retry_now: bool = False,
+                     activity_ids: Iterable[int] | None = None, organizer_key: str | None = None,
+                     limit: int | None = None) -> list[int]:
+    query = select(SyncJobRow.activity_id).where(_due(at, retry_now))
+    if activity_ids is not None:
+        query = query.where(SyncJobRow.activity_id.in_(list(activity_ids)))
+    if organizer_key is not None:
+        query = query.join(ActivityRow).where(ActivityRow.organizer_key == organizer_key)
+    query = query.group_by(SyncJobRow.activity_id).order_by(SyncJobRow.activity_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query).all())
+
+
+def run_due(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime | None = None,
+            activity_ids: Iterable[int] | None = None, organizer_key: str | None = None,
+            limit: int | None = None, retry_now: bool = False) -> SyncReport:
+    """Run the jobs that are due (every waiting job with ``retry_now``), one activity at a time."""
+    at = at or now()
+    report = SyncReport()
+    for activity_id in due_activity_ids(session, at=at, retry_now=retry_now, activity_ids=activity_ids,
+                                        organizer_key=organizer_key, limit=limit):
+        report.merge(run_activity_jobs(session, graph, org, activity_id, at=at, retry_now=retry_now))
+    return report
+
+
+def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, activity_id: int, *,
+                      at: datetime, retry_now: bool = False) -> SyncReport:
+    """Claim the activity's due jobs (a lease, so two workers never run them at once), sync, settle the claim."""
+    report = SyncReport()
+    token = uuid.uuid4().hex
+    claimed = session.execute(
+        update(SyncJobRow)
+        .where(SyncJobRow.activity_id == activity_id, _due(at, retry_now))
+        .values(claimed_by=token, next_attempt_at=at + LEASE, attempts=SyncJobRow.attempts + 1, updated_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if not claimed:
+        return report
+    try:
+        action = sync_activity(session, graph, activity_id, org, at=at)
+    except Exception as exc:  # recorded on the job and retried: never lost, never raised into a request
+        session.rollback()
+        attempts = session.scalar(select(SyncJobRow.attempts).where(SyncJobRow.claimed_by == token).limit(1)) or 1
+        delay = retry_delay(attempts)
+        described = describe(exc)
+        session.execute(
+            update(SyncJobRow).where(SyncJobRow.claimed_by == token)
+            .values(claimed_by=None, next_attempt_at=at + delay, last_error=described[:255], updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        log.warning("internal meeting sync of activity %s failed (%s); retry in %ds",
+                    activity_id, described, delay.total_seconds())
+        report.failed += 1
+        return report
+    session.execute(
+        update(SyncJobRow).where(SyncJobRow.claimed_by == token)
+        .values(claimed_by=None, done=True, last_error=None, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    report.count(action)
+    return report
+
+
+def describe(exc: BaseException) -> str:
+    """An error in words safe to log and store: its type and Graph's status and code, never a message that could
+    echo request data (note text)."""
+    if isinstance(exc, GraphError):
+        return f"{type(exc).__name__} {exc.status if exc.status is not None else 'transport'} {exc.code}".strip()
+    code = getattr(exc, "error", None)
+    return f"{type(exc).__name__} {code}" if isinstance(code, str) else type(exc).__name__
+
+
+# One activity --------------------------------------------------------------------------------------------------
+
+
+def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: OrgDomains, *,
+                  at: datetime | None = None) -> str:
+    """Bring the internal meeting to the activity's current state. Returns what was done: created, updated,
+    unchanged, cancelled, past or gone. Commits; raises GraphError (the job is retried)."""
+    at = at or now()
+    # Fresh from the database: another worker may have linked or changed the meeting since this session looked.
+    row = session.get(ActivityRow, activity_id, populate_existing=True)
+    if row is None:
+        return "gone"
+    activity = store.to_domain(row)
+    if activity.end <= at:
+        return "past"  # creating or changing a past meeting would only mail the attendees about nothing
+    internal = _link(row, "internal")
+    state = session.get(InternalMeetingSyncRow, activity_id, populate_existing=True)
+    if activity.status is Status.CANCELLED:
+        return _cancel(session, graph, row, internal, state)
+    event = internal_meeting(activity, org)
+    if internal is None or graph_id_of(internal) is None:
+        return _create(session, graph, row, internal, state, event, at)
+    if internal.state == "cancelled":  # cancelled, then planned again: a new meeting
+        return _create(session, graph, row, internal, state, event, at, replace=True)
+    changes = changed_fields(event, json.loads(state.field_hashes) if state else {})
+    if state is None:
+        changes["singleValueExtendedProperties"] = link_properties(row.id)  # a meeting we did not create
+    if not changes:
+        return "unchanged"
+    event_id = graph_id_of(internal)
+    _refuse_foreign(row, event_id)
+    try:
+        graph.update_event(activity.organizer_email, event_id, changes)
+    except GraphNotFound:
+        # The organizer deleted it in Outlook: the CRM still has the meeting, so it is made again.
+        log.info("activity %s: the internal meeting is gone from the calendar; creating it again", row.id)
+        return _create(session, graph, row, internal, state, event, at, replace=True)
+    _remember(session, row, state, event, at)
+    session.commit()
+    return "updated"
+
+
+def _create(session: Session, graph: GraphClient, row: ActivityRow, internal: MeetingLinkRow | None,
+            state: InternalMeetingSyncRow | None, event: dict, at: datetime, *, replace: bool = False) -> str:
+    """Create the internal meeting. ``replace``: the linked one is gone (cancelled or deleted); its ids are
+    dropped and a new transactionId is drawn in the same commit, or Graph would hand the old meeting back."""
+    if state is None:
+        state = InternalMeetingSyncRow(activity_id=row.id, mailbox=row.organizer_email, field_hashes="{}",
+                                       transaction_id=_transaction_id(row.id))
+        session.add(state)
+    elif replace:
+        state.transaction_id = _transaction_id(row.id)
+    if replace and internal is not None:
+        internal.graph_event_id = internal.ews_item_id = internal.ical_uid = None
+        internal.state = "pending"
+    session.commit()  # the transactionId is stored before the call, so every retry reuses it
+    created = graph.create_event(
+        row.organizer_email, {**event, "singleValueExtendedProperties": link_properties(row.id)},
+        state.transaction_id,
+    )
+    if internal is None:
+        internal = MeetingLinkRow(kind="internal")
+        row.links.append(internal)
+    internal.graph_event_id = created["id"]
+    internal.ical_uid = created.get("iCalUId") or internal.ical_uid
+    internal.state = "sent"  # Graph sends the invitations to the internal attendees at once
+    internal.updated_at = at
+    _remember(session, row, state, event, at)
+    session.commit()
+    return "created"
+
+
+def _cancel(session: Session, graph: GraphClient, row: ActivityRow, internal: MeetingLinkRow | None,
+            state: InternalMeetingSyncRow | None) -> str:
+    if internal is not None and internal.state == "cancelled":
+        return "unchanged"
+    if internal is not None and graph_id_of(internal) is not None:
+        event_ids = [graph_id_of(internal)]
+    elif state is not None:
+        # A create was tried and its answer lost: the meeting may exist without our knowing its id.
+        found = graph.find_events_by_extended_property(row.organizer_email, CRM_ACTIVITY_PROPERTY, str(row.id))
+        event_ids = [event["id"] for event in found if not event.get("isCancelled")]
+    else:
+        return "unchanged"
+    for event_id in event_ids:
+        _refuse_foreign(row, event_id)
+        try:
+            graph.cancel_event(row.organizer_email, event_id)
+        except GraphNotFound:
+            pass  # already gone from the calendar: nothing left to cancel
+    if internal is None:
+        if not event_ids:
+            return "unchanged"
+        internal = MeetingLinkRow(kind="internal")
+        row.links.append(internal)
+    internal.state = "cancelled"
+    internal.updated_at = now()
+    session.commit()
+    return "cancelled"
+
+
+def _remember(session: Session, row: ActivityRow, state: InternalMeetingSyncRow | None, event: dict,
+              at: datetime) -> None:
+    if state is None:
+        state = InternalMeetingSyncRow(activity_id=row.id, mailbox=row.organizer_email,
+                                       transaction_id=_transaction_id(row.id))
+        session.add(state)
+    state.field_hashes = json.dumps(field_hashes(event), sort_keys=True)
+    state.synced_version = row.version
+    state.synced_at = at
+
+
+def _link(row: ActivityRow, kind: str) -> MeetingLinkRow | None:
+    return next((link for link in row.links if link.kind == kind), None)
+
+
+def _refuse_foreign(row: ActivityRow, event_id: str) -> None:
+    external = _link(row, "external")
+    if external is not None and event_id in {external.graph_event_id, external.ical_uid}:
+        raise RefusedWrite(f"activity {row.id}: refusing to write to the external meeting")
+
+
+def _transaction_id(activity_id: int) -> str:
+    return f"crmbridge-{activity_id}-{uuid.uuid4().hex}"
+
+
+# Where jobs run ------------------------------------------------------------------------------------------------
+
+
+def run_for_request(session: Session, graph: GraphClient, org: OrgDomains, rows: list[ActivityRow], *,
+                    own_mailbox: str | None) -> SyncReport:
+    """Right after an API request committed its change. ``own_mailbox``: in delegated mode the caller's address
+    (the token reaches that mailbox only); None in application mode."""
+    own_key = store.organizer_key(own_mailbox) if own_mailbox else None
+    ids = sorted({row.id for row in rows if row.id is not None and (own_key is None or row.organizer_key == own_key)})
+    report = SyncReport()
+    if ids:
+        report.merge(run_due(session, graph, org, activity_ids=ids))
+    if own_key is not None:
+        report.merge(run_due(session, graph, org, organizer_key=own_key, limit=REQUEST_BACKLOG))
+    return report
+
+
+@click.command("sync", help="Bring internal meetings up to date: run the waiting sync jobs (application mode).")
+@click.option("--retry-now", is_flag=True, help="Also run jobs still waiting for their retry time.")
+@click.option("--limit", type=int, default=None, help="At most this many activities.")
+@with_appcontext
+def sync_command(retry_now, limit):
+    from . import db, graph_setup
+
+    app = current_app._get_current_object()
+    try:
+        graph = graph_setup.background_client(app)
+    except graph_setup.GraphModeRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    with db.standalone_session(app) as session:
+        org = store.org_domains(session, app.config["ORG_DOMAINS"], app.config["INCLUDE_SUBDOMAINS"])
+        before = graph.requests_sent
+        report = run_due(session, graph, org, retry_now=retry_now, limit=limit)
+        waiting = session.scalar(select(SyncJobRow.id).where(SyncJobRow.done.is_(False)).limit(1))
+        forget_done(session, now() - KEEP_DONE)
+    click.echo(f"Internal meetings: {report.summary()}; {graph.requests_sent - before} Graph requests."
+               + (" Jobs are waiting for a retry." if waiting else ""))
+    if report.failed:
+        raise SystemExit(1)
