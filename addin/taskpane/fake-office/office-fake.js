@@ -1,0 +1,451 @@
+/*
+ * A small fake of the Office.js surface crmbridge's taskpane uses, for the browser tests and the development
+ * preview. It is loaded INSTEAD of https://appsforoffice.microsoft.com/lib/1/hosted/office.js: the tests serve it
+ * for that URL (Playwright's page.route), the preview page writes it into the taskpane's iframe. The production
+ * taskpane.html never refers to this file.
+ *
+ * Configured by a JSON scenario, from `window.__officeScenario` (set before this script runs) or, inside a frame,
+ * from the parent page by postMessage({type: "office-fake:scenario", scenario}) after this script says
+ * {type: "office-fake:hello"}. Scenario fields (all optional):
+ *   displayLanguage  "en-US" | "da-DK" | ...
+ *   host             "Outlook" (anything else tests the host check)
+ *   userProfile      {emailAddress, displayName, timeZone}  timeZone: an IANA name used by convertToLocalClientTime
+ *   requirements     {"Mailbox": "1.13"}  the highest version supported per requirement set
+ *   item             null (nothing selected) or {
+ *                      mode: "read" | "compose", itemType: "appointment", itemId (EWS; compose: set once saved),
+ *                      subject, start, end (ISO strings), location, isAllDay,
+ *                      requiredAttendees / optionalAttendees: [{emailAddress, displayName, appointmentResponse}],
+ *                      organizer: {emailAddress, displayName}, bodyType: "html" | "text", body,
+ *                      customProperties: {name: value}, missing: ["requiredAttendees", ...]  (left undefined)
+ *                    }
+ *   holdReads        true: asynchronous reads wait until __officeFake.release() (to observe loading states)
+ *   hangs            ["item.loadCustomPropertiesAsync", ...]  calls whose callback never comes (a stuck Outlook)
+ *   failures         {"item.saveAsync": "message", ...}  calls that fail with that message
+ *
+ * Every call is recorded in `window.__officeCalls` as {api, args}, with Dates written as {"$date": iso}; inside a
+ * frame each call is also posted to the parent as {type: "office-fake:call", call, item}.
+ */
+(function () {
+  "use strict";
+
+  const calls = [];
+  window.__officeCalls = calls;
+
+  const Enums = {
+    AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
+    CoercionType: { Text: "text", Html: "html" },
+    EventType: { ItemChanged: "olkItemSelectedChanged" },
+    HostType: { Outlook: "Outlook", Word: "Word", Excel: "Excel" },
+    PlatformType: { PC: "PC", OfficeOnline: "OfficeOnline", Mac: "Mac" },
+    MailboxEnums: {
+      ItemType: { Appointment: "appointment", Message: "message" },
+      RestVersion: { v1_0: "v1.0", v2_0: "v2.0", Beta: "beta" },
+      ResponseType: {
+        None: "none", Organizer: "organizer", Tentative: "tentative", Accepted: "accepted", Declined: "declined",
+      },
+    },
+  };
+
+  let scenario = {};
+  let readyResolve;
+  const ready = new Promise((resolve) => { readyResolve = resolve; });
+  const held = [];
+  let holding = false;
+  const handlers = {};
+  const inFrame = window.parent !== window;
+
+  // ---------------------------------------------------------------- recording
+
+  function plain(value) {
+    if (value instanceof Date) return { $date: value.toISOString() };
+    if (Array.isArray(value)) return value.map(plain);
+    if (typeof value === "function") return "[function]";
+    if (value && typeof value === "object") {
+      const copy = {};
+      for (const [key, inner] of Object.entries(value)) copy[key] = plain(inner);
+      return copy;
+    }
+    return value;
+  }
+
+  function record(api, args) {
+    const call = { api, args: args.map(plain) };
+    calls.push(call);
+    tellParent({ type: "office-fake:call", call, item: itemState() });
+  }
+
+  function tellParent(message) {
+    if (inFrame) window.parent.postMessage(message, window.origin);
+  }
+
+  // ------------------------------------------------------------ async results
+
+  function splitArgs(options, callback) {
+    return typeof options === "function" ? [{}, options] : [options || {}, callback];
+  }
+
+  /** Run `compute` later (or when released) and hand Office's AsyncResult to the callback. */
+  function respond(api, callback, options, compute) {
+    const run = () => {
+      let result;
+      const failure = (scenario.failures || {})[api];
+      try {
+        if (failure) throw Object.assign(new Error(failure), { name: "GenericError" });
+        result = { status: "succeeded", value: compute(), asyncContext: options && options.asyncContext };
+      } catch (error) {
+        result = {
+          status: "failed", value: undefined, asyncContext: options && options.asyncContext,
+          error: { name: error.name || "GenericError", message: error.message, code: error.code || 9002 },
+        };
+      }
+      if (typeof callback === "function") callback(result);
+    };
+    if ((scenario.hangs || []).includes(api)) return;
+    if (holding) held.push(run);
+    else setTimeout(run, 0);
+  }
+
+  function officeError(name, message) {
+    return Object.assign(new Error(message), { name });
+  }
+
+  // -------------------------------------------------------------- requirements
+
+  function versionAtLeast(have, want) {
+    const a = String(have).split(".").map(Number);
+    const b = String(want || "1.1").split(".").map(Number);
+    for (let i = 0; i < Math.max(a.length, b.length); i += 1) {
+      if ((a[i] || 0) !== (b[i] || 0)) return (a[i] || 0) > (b[i] || 0);
+    }
+    return true;
+  }
+
+  function isSetSupported(name, version) {
+    const have = (scenario.requirements || { Mailbox: "1.13" })[name];
+    return have !== undefined && versionAtLeast(have, version);
+  }
+
+  // ---------------------------------------------------------------- the item
+
+  let state = null; // the open item's current values, shared by both modes
+
+  function details(entry) {
+    return {
+      emailAddress: entry.emailAddress,
+      displayName: entry.displayName || entry.emailAddress,
+      recipientType: entry.recipientType || "externalUser",
+      appointmentResponse: entry.appointmentResponse || "none",
+    };
+  }
+
+  function fromRecipients(list) {
+    return (list || []).map((entry) =>
+      typeof entry === "string" ? details({ emailAddress: entry }) : details(entry));
+  }
+
+  function loadState(item) {
+    return {
+      mode: item.mode || "read",
+      itemType: item.itemType || "appointment",
+      itemId: item.itemId || null,
+      subject: item.subject || "",
+      start: item.start ? new Date(item.start) : new Date(),
+      end: item.end ? new Date(item.end) : new Date(Date.now() + 30 * 60000),
+      location: item.location || "",
+      isAllDay: Boolean(item.isAllDay),
+      required: fromRecipients(item.requiredAttendees),
+      optional: fromRecipients(item.optionalAttendees),
+      organizer: item.organizer ? details(item.organizer) : null,
+      bodyType: item.bodyType || "html",
+      body: item.body || "",
+      customProperties: Object.assign({}, item.customProperties || {}),
+      missing: item.missing || [],
+    };
+  }
+
+  function itemState() {
+    if (!state) return null;
+    return plain({
+      mode: state.mode, itemId: state.itemId, subject: state.subject, start: state.start, end: state.end,
+      location: state.location, isAllDay: state.isAllDay, requiredAttendees: state.required,
+      optionalAttendees: state.optional, bodyType: state.bodyType, body: state.body,
+      customProperties: state.customProperties,
+    });
+  }
+
+  function customProperties(prefix) {
+    const values = Object.assign({}, state.customProperties);
+    return {
+      get(name) { return values[name]; },
+      getAll() { return Object.assign({}, values); },
+      set(name, value) {
+        record(`${prefix}.set`, [name, value]);
+        values[name] = String(value);
+      },
+      remove(name) {
+        record(`${prefix}.remove`, [name]);
+        delete values[name];
+      },
+      saveAsync(options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record(`${prefix}.saveAsync`, []);
+        respond("customProperties.saveAsync", cb, opts, () => {
+          state.customProperties = Object.assign({}, values);
+        });
+      },
+    };
+  }
+
+  function loadCustomPropertiesAsync(callback, userContext) {
+    record("item.loadCustomPropertiesAsync", []);
+    respond("item.loadCustomPropertiesAsync", callback, { asyncContext: userContext },
+      () => customProperties("customProperties"));
+  }
+
+  function readBody(coercionType, options, callback) {
+    const [opts, cb] = splitArgs(options, callback);
+    record("item.body.getAsync", [coercionType]);
+    respond("item.body.getAsync", cb, opts, () => state.body);
+  }
+
+  function readItem() {
+    const item = {
+      itemType: state.itemType,
+      itemId: state.itemId,
+      subject: state.subject,
+      start: new Date(state.start),
+      end: new Date(state.end),
+      location: state.location,
+      isAllDayEvent: state.isAllDay,
+      requiredAttendees: state.required.map((d) => Object.assign({}, d)),
+      optionalAttendees: state.optional.map((d) => Object.assign({}, d)),
+      organizer: state.organizer ? Object.assign({}, state.organizer) : undefined,
+      body: { getAsync: readBody },
+      loadCustomPropertiesAsync,
+    };
+    return item;
+  }
+
+  function field(name, get, set, check) {
+    return {
+      getAsync(options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record(`item.${name}.getAsync`, []);
+        respond(`item.${name}.getAsync`, cb, opts, get);
+      },
+      setAsync(value, options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record(`item.${name}.setAsync`, [value].concat(Object.keys(opts).length ? [opts] : []));
+        respond(`item.${name}.setAsync`, cb, opts, () => {
+          if (check) check(value);
+          set(value);
+        });
+      },
+    };
+  }
+
+  function recipients(name, key) {
+    const limit = (list) => {
+      if (!Array.isArray(list)) throw officeError("InvalidFormatError", "Recipients must be an array.");
+      if (list.length > 100) throw officeError("NumberOfRecipientsExceeded", "At most 100 recipients per call.");
+    };
+    const f = field(name, () => state[key].map((d) => Object.assign({}, d)), (list) => {
+      state[key] = fromRecipients(list);
+    }, limit);
+    f.addAsync = function (list, options, callback) {
+      const [opts, cb] = splitArgs(options, callback);
+      record(`item.${name}.addAsync`, [list]);
+      respond(`item.${name}.addAsync`, cb, opts, () => {
+        limit(list);
+        state[key] = state[key].concat(fromRecipients(list));
+      });
+    };
+    return f;
+  }
+
+  function mustBeDate(value) {
+    if (!(value instanceof Date) || Number.isNaN(value.getTime())) {
+      throw officeError("InvalidFormatError", "Time.setAsync takes a Date.");
+    }
+  }
+
+  function composeItem() {
+    return {
+      itemType: state.itemType,
+      subject: field("subject", () => state.subject, (v) => { state.subject = String(v); }),
+      location: field("location", () => state.location, (v) => { state.location = String(v); }),
+      start: field("start", () => new Date(state.start), (v) => { state.start = new Date(v); }, mustBeDate),
+      end: field("end", () => new Date(state.end), (v) => { state.end = new Date(v); }, mustBeDate),
+      isAllDayEvent: field("isAllDayEvent", () => state.isAllDay, (v) => { state.isAllDay = Boolean(v); }),
+      requiredAttendees: recipients("requiredAttendees", "required"),
+      optionalAttendees: recipients("optionalAttendees", "optional"),
+      organizer: {
+        getAsync(options, callback) {
+          const [opts, cb] = splitArgs(options, callback);
+          record("item.organizer.getAsync", []);
+          respond("item.organizer.getAsync", cb, opts, () => state.organizer);
+        },
+      },
+      body: {
+        getAsync: readBody,
+        getTypeAsync(options, callback) {
+          const [opts, cb] = splitArgs(options, callback);
+          record("item.body.getTypeAsync", []);
+          respond("item.body.getTypeAsync", cb, opts, () => state.bodyType);
+        },
+        setAsync(data, options, callback) {
+          const [opts, cb] = splitArgs(options, callback);
+          record("item.body.setAsync", [data, opts]);
+          respond("item.body.setAsync", cb, opts, () => {
+            if (opts.coercionType && opts.coercionType !== state.bodyType && state.bodyType === "text") {
+              throw officeError("InvalidFormatError", "The body is plain text; it cannot take HTML.");
+            }
+            state.body = String(data);
+          });
+        },
+      },
+      getItemIdAsync(options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record("item.getItemIdAsync", []);
+        respond("item.getItemIdAsync", cb, opts, () => {
+          if (!state.itemId) throw officeError("ItemNotSaved", "The item has not been saved yet.");
+          return state.itemId;
+        });
+      },
+      saveAsync(options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record("item.saveAsync", []);
+        respond("item.saveAsync", cb, opts, () => {
+          if (!state.itemId) state.itemId = `AAMkFakeSaved/${Math.random().toString(36).slice(2, 10)}+=`;
+          return state.itemId;
+        });
+      },
+      loadCustomPropertiesAsync,
+    };
+  }
+
+  function buildItem(item) {
+    if (!item) {
+      state = null;
+      return null;
+    }
+    state = loadState(item);
+    const built = state.mode === "compose" ? composeItem() : readItem();
+    for (const name of state.missing) delete built[name];
+    return built;
+  }
+
+  // ------------------------------------------------------------- the mailbox
+
+  function zoneParts(date, timeZone) {
+    const format = new Intl.DateTimeFormat("en-US", {
+      timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", second: "numeric",
+    });
+    const parts = {};
+    for (const part of format.formatToParts(date)) parts[part.type] = Number(part.value);
+    return parts;
+  }
+
+  function buildMailbox() {
+    const profile = Object.assign(
+      { emailAddress: "anna.berg@contoso.com", displayName: "Anna Berg", timeZone: undefined },
+      scenario.userProfile || {},
+    );
+    const mailbox = {
+      userProfile: { emailAddress: profile.emailAddress, displayName: profile.displayName, timeZone: profile.timeZone },
+      diagnostics: { hostName: "Outlook", hostVersion: "16.0.fake" },
+      item: buildItem(scenario.item === undefined ? {} : scenario.item),
+      convertToRestId(itemId, version) {
+        record("mailbox.convertToRestId", [itemId, version]);
+        return String(itemId).replace(/\//g, "-").replace(/\+/g, "_");
+      },
+      convertToLocalClientTime(date) {
+        const zone = profile.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
+        const p = zoneParts(date, zone);
+        const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+        return {
+          year: p.year, month: p.month - 1, date: p.day, hours: p.hour, minutes: p.minute, seconds: p.second,
+          milliseconds: 0, timezoneOffset: Math.round((asUtc - Math.floor(date.getTime() / 1000) * 1000) / 60000),
+        };
+      },
+      displayNewAppointmentForm(parameters) {
+        record("mailbox.displayNewAppointmentForm", [parameters]);
+      },
+      displayAppointmentForm(itemId) {
+        record("mailbox.displayAppointmentForm", [itemId]);
+      },
+      addHandlerAsync(eventType, handler, options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record("mailbox.addHandlerAsync", [eventType]);
+        handlers[eventType] = handler;
+        respond("mailbox.addHandlerAsync", cb, opts, () => undefined);
+      },
+    };
+    if (isSetSupported("Mailbox", "1.9")) {
+      mailbox.displayNewAppointmentFormAsync = function (parameters, options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record("mailbox.displayNewAppointmentFormAsync", [parameters]);
+        respond("mailbox.displayNewAppointmentFormAsync", cb, opts, () => undefined);
+      };
+      mailbox.displayAppointmentFormAsync = function (itemId, options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record("mailbox.displayAppointmentFormAsync", [itemId]);
+        respond("mailbox.displayAppointmentFormAsync", cb, opts, () => undefined);
+      };
+    }
+    return mailbox;
+  }
+
+  // ------------------------------------------------------------------ Office
+
+  const Office = Object.assign({}, Enums, {
+    context: {},
+    onReady(callback) {
+      return ready.then(() => {
+        const info = { host: scenario.host === undefined ? "Outlook" : scenario.host, platform: "OfficeOnline" };
+        if (typeof callback === "function") callback(info);
+        return info;
+      });
+    },
+  });
+  window.Office = Office;
+
+  function start(given) {
+    scenario = given || {};
+    holding = Boolean(scenario.holdReads);
+    Office.context = {
+      displayLanguage: scenario.displayLanguage || "en-US",
+      requirements: { isSetSupported },
+      mailbox: buildMailbox(),
+    };
+    readyResolve();
+  }
+
+  /** Controls for tests and the preview; not part of Office.js. */
+  window.__officeFake = {
+    calls,
+    item: itemState,
+    release() {
+      holding = false;
+      held.splice(0).forEach((run) => setTimeout(run, 0));
+    },
+    changeItem(item) {
+      Office.context.mailbox.item = buildItem(item);
+      const handler = handlers[Enums.EventType.ItemChanged];
+      if (handler) setTimeout(() => handler({ type: Enums.EventType.ItemChanged }), 0);
+    },
+  };
+
+  if (window.__officeScenario) {
+    start(window.__officeScenario);
+  } else if (inFrame) {
+    window.addEventListener("message", (event) => {
+      if (event.source !== window.parent || event.origin !== window.origin) return;
+      if (event.data && event.data.type === "office-fake:scenario") start(event.data.scenario);
+    });
+    tellParent({ type: "office-fake:hello" });
+  } else {
+    start({});
+  }
+})();

@@ -1,0 +1,114 @@
+/*
+ * The backend API: one route table, one fetch wrapper, one error type.
+ * Every failure becomes an ApiError whose `code` the UI maps to a message (i18n.describeError); a request that
+ * never got an answer is a NetworkError (code "network" or "timeout"), so it can be told apart from an HTTP error.
+ */
+
+export const ROUTES = {
+  devToken: { method: "POST", path: () => "/dev/token" },
+  lookup: { method: "POST", path: () => "/api/lookup" },
+  listActivities: { method: "GET", path: () => "/api/activities" },
+  externalDraft: { method: "GET", path: ({ id }) => `/api/activities/${id}/external-draft` },
+  drift: { method: "POST", path: ({ id }) => `/api/activities/${id}/drift` },
+  reconcile: { method: "POST", path: ({ id }) => `/api/activities/${id}/reconcile` },
+  recordLink: { method: "POST", path: ({ id }) => `/api/activities/${id}/links` },
+};
+
+const TIMEOUT_MS = 15000;
+
+// HTTP statuses as the codes the UI knows; any other 5xx is "server".
+const CODES = {
+  400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not-found", 409: "already-linked",
+  412: "stale", 413: "invalid", 415: "invalid", 422: "invalid", 428: "invalid", 429: "unavailable",
+  502: "unavailable", 503: "unavailable", 504: "unavailable",
+};
+
+export class ApiError extends Error {
+  /** `status` is the HTTP status (0 when there was no answer); `fields` maps field paths to messages. */
+  constructor({ status = 0, code = "unknown", message = "", fields = {} } = {}) {
+    super(message || code);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+export class NetworkError extends ApiError {
+  constructor(code = "network", message = "") {
+    super({ status: 0, code, message });
+    this.name = "NetworkError";
+  }
+}
+
+async function readJson(response) {
+  const text = await response.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function errorFrom(status, body) {
+  const code = CODES[status] ?? (status >= 500 ? "server" : "invalid");
+  const message = typeof body?.message === "string" ? body.message : `HTTP ${status}`;
+  const fields = body && typeof body.errors === "object" && body.errors !== null ? body.errors : {};
+  return new ApiError({ status, code, message, fields });
+}
+
+/**
+ * Call one route. Returns {data, etag}. `params` fill the path, `query` the query string, `body` is sent as JSON,
+ * `etag` as If-Match, `token` as the Bearer token.
+ */
+export async function request(name, { params = {}, query, body, etag, token } = {}) {
+  const route = ROUTES[name];
+  if (!route) throw new ApiError({ code: "unknown", message: `No route named ${name}` });
+  let url = route.path(params);
+  if (query) url += `?${new URLSearchParams(query)}`;
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (etag) headers["If-Match"] = etag;
+
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+  try {
+    let response;
+    try {
+      response = await fetch(url, {
+        method: route.method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: controller.signal,
+        cache: "no-store",
+      });
+    } catch (error) {
+      throw new NetworkError(controller.signal.aborted ? "timeout" : "network", String(error?.message ?? error));
+    }
+    let data;
+    try {
+      data = await readJson(response);
+    } catch (error) {
+      throw new NetworkError(controller.signal.aborted ? "timeout" : "network", String(error?.message ?? error));
+    }
+    if (!response.ok) throw errorFrom(response.status, data);
+    return { data, etag: response.headers.get("ETag") };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The calls the taskpane makes, each signed with a token from `getToken()`. */
+export function createClient(getToken) {
+  const signed = async (name, options = {}) => request(name, { ...options, token: await getToken() });
+  return {
+    lookup: (body) => signed("lookup", { body }),
+    listActivities: (query) => signed("listActivities", { query }),
+    externalDraft: (id) => signed("externalDraft", { params: { id } }),
+    drift: (id, snapshot) => signed("drift", { params: { id }, body: snapshot }),
+    reconcile: (id, body, etag) => signed("reconcile", { params: { id }, body, etag }),
+    recordLink: (id, body) => signed("recordLink", { params: { id }, body }),
+  };
+}

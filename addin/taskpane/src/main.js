@@ -1,0 +1,48 @@
+/*
+ * Start-up: show the skeleton at once, wait for Office, check the host and the item, then wire the store, the
+ * flows and the view together. Opening another item (ItemChanged) starts over.
+ */
+
+import { createClient } from "./api.js";
+import { getToken } from "./auth.js";
+import { createFlows } from "./flows.js";
+import { setLanguage, setWallClock } from "./i18n.js";
+import * as office from "./office.js";
+import { createStore, initialState } from "./state.js";
+import { createView } from "./view.js";
+
+const MINIMUM_MAILBOX = "1.3";
+
+async function start() {
+  setLanguage(navigator.language);
+  const store = createStore(initialState());
+  let flows = null;
+  const view = createView((action, arg) => {
+    if (!flows) return;
+    if (action === "link") flows.link(Number(arg));
+    else if (typeof flows[action] === "function") flows[action]();
+  });
+  store.subscribe(view.render);
+  view.render(store.get());
+
+  if (!office.isLoaded()) {
+    store.update({ phase: "office-missing" });
+    return;
+  }
+  const info = await office.whenReady();
+  setLanguage(office.displayLanguage() || navigator.language);
+  setWallClock(office.wallClock);
+  if (!office.isOutlook(info)) {
+    store.update({ phase: "not-outlook" });
+    return;
+  }
+  if (!office.supports(MINIMUM_MAILBOX)) {
+    store.update({ phase: "too-old" });
+    return;
+  }
+  flows = createFlows({ store, api: createClient(getToken), auth: { getToken } });
+  office.onItemChanged(() => flows.open());
+  await flows.open();
+}
+
+start();

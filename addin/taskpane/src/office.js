@@ -1,0 +1,376 @@
+/*
+ * The Office.js calls the taskpane makes, as promises with a timeout each. Every field may be missing: Outlook has
+ * returned undefined attendees (OfficeDev/office-js#5365) and taken seconds over one property (#4917), so fields
+ * are read in parallel and each read settles on its own, with its value or its error.
+ */
+
+export const TIMEOUT_MS = 5000;
+const MAX_RECIPIENTS_PER_CALL = 100;
+
+export class OfficeError extends Error {
+  /** `code`: "timeout", "failed", "unsupported" or "too-many"; `detail`: Outlook's own words, if any. */
+  constructor(code, operation, detail = "") {
+    super(`${operation}: ${code}${detail ? ` (${detail})` : ""}`);
+    this.name = "OfficeError";
+    this.code = code;
+    this.operation = operation;
+    this.detail = detail;
+  }
+}
+
+const office = () => globalThis.Office;
+const mailbox = () => office()?.context?.mailbox;
+
+export function isLoaded() {
+  return typeof office()?.onReady === "function";
+}
+
+/** Office.onReady, bounded: a host that never answers is reported as no host at all. */
+export function whenReady(ms = 10000) {
+  return withTimeout(Promise.resolve(office().onReady()), "onReady", ms).catch(() => ({ host: null }));
+}
+
+export function isOutlook(info) {
+  return Boolean(info?.host) && info.host === (office()?.HostType?.Outlook ?? "Outlook");
+}
+
+export function displayLanguage() {
+  return office()?.context?.displayLanguage || "";
+}
+
+export function userEmail() {
+  return mailbox()?.userProfile?.emailAddress || "";
+}
+
+export function supports(version, set = "Mailbox") {
+  try {
+    return Boolean(office()?.context?.requirements?.isSetSupported(set, version));
+  } catch {
+    return false;
+  }
+}
+
+export function currentItem() {
+  return mailbox()?.item ?? null;
+}
+
+export function isAppointment(item) {
+  return item?.itemType === (office()?.MailboxEnums?.ItemType?.Appointment ?? "appointment");
+}
+
+/** "compose" when the fields are objects with getAsync (the organizer editing), else "read". */
+export function modeOf(item) {
+  return typeof item?.subject?.getAsync === "function" || typeof item?.start?.getAsync === "function"
+    ? "compose" : "read";
+}
+
+export function onItemChanged(handler) {
+  const eventType = office()?.EventType?.ItemChanged;
+  if (!eventType || typeof mailbox()?.addHandlerAsync !== "function") return;
+  try {
+    mailbox().addHandlerAsync(eventType, handler);
+  } catch {
+    // Outlook without ItemChanged (Mailbox < 1.5): the pane simply keeps showing the item it opened on.
+  }
+}
+
+/** The organizer's wall-clock time of an instant (a Date whose UTC fields are local), as Outlook sees it. */
+export function wallClock(date) {
+  const convert = mailbox()?.convertToLocalClientTime;
+  if (typeof convert === "function") {
+    try {
+      const t = convert.call(mailbox(), date);
+      if (t && Number.isFinite(t.year)) {
+        return new Date(Date.UTC(t.year, t.month, t.date, t.hours, t.minutes, t.seconds || 0));
+      }
+    } catch {
+      // fall through to the browser's zone
+    }
+  }
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+}
+
+// -------------------------------------------------------------- plumbing
+
+function withTimeout(promise, operation, ms = TIMEOUT_MS) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new OfficeError("timeout", operation)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function failed(result) {
+  return result?.status === (office()?.AsyncResultStatus?.Failed ?? "failed");
+}
+
+/** Run an Office.js callback API as a promise: `invoke(done)` must hand `done` to the API as its callback. */
+function callAsync(operation, invoke, ms = TIMEOUT_MS) {
+  const call = new Promise((resolve, reject) => {
+    try {
+      invoke((result) => {
+        if (failed(result)) {
+          reject(new OfficeError("failed", operation, result.error?.message || result.error?.name || ""));
+        } else {
+          resolve(result?.value);
+        }
+      });
+    } catch (error) {
+      reject(new OfficeError("failed", operation, String(error?.message ?? error)));
+    }
+  });
+  return withTimeout(call, operation, ms);
+}
+
+/** A property read: a plain value in read mode, an object with getAsync in compose mode, or nothing at all. */
+function readValue(operation, read) {
+  let value;
+  try {
+    value = read();
+  } catch {
+    return Promise.resolve(undefined);
+  }
+  if (value == null) return Promise.resolve(undefined);
+  if (typeof value.getAsync === "function") return callAsync(operation, (done) => value.getAsync(done));
+  return Promise.resolve(value);
+}
+
+function asDate(value) {
+  const date = value instanceof Date ? value : (typeof value === "string" ? new Date(value) : null);
+  return date && !Number.isNaN(date.getTime()) ? date : undefined;
+}
+
+function asDetails(value) {
+  if (!value || typeof value !== "object" || !value.emailAddress) return undefined;
+  return {
+    emailAddress: String(value.emailAddress),
+    displayName: value.displayName ? String(value.displayName) : "",
+    appointmentResponse: value.appointmentResponse ? String(value.appointmentResponse) : undefined,
+  };
+}
+
+function asDetailsList(value) {
+  return Array.isArray(value) ? value.map(asDetails).filter(Boolean) : undefined;
+}
+
+function settle(operation, read) {
+  return Promise.resolve()
+    .then(read)
+    .then(
+      (value) => ({ value }),
+      (error) => ({
+        error: error instanceof OfficeError ? error : new OfficeError("failed", operation, String(error)),
+      }),
+    );
+}
+
+function loadCustomProperties(item) {
+  if (typeof item?.loadCustomPropertiesAsync !== "function") {
+    return Promise.reject(new OfficeError("unsupported", "loadCustomPropertiesAsync"));
+  }
+  return callAsync("loadCustomPropertiesAsync", (done) => item.loadCustomPropertiesAsync(done));
+}
+
+/**
+ * The id of a compose item: null while it has never been saved (getItemIdAsync fails until then), undefined when
+ * this Outlook cannot tell (Mailbox < 1.8).
+ */
+function composeItemId(item) {
+  if (!supports("1.8") || typeof item.getItemIdAsync !== "function") return Promise.resolve(undefined);
+  return callAsync("getItemIdAsync", (done) => item.getItemIdAsync(done)).then(
+    (id) => id || null,
+    (error) => (error.code === "timeout" ? Promise.reject(error) : null),
+  );
+}
+
+// ----------------------------------------------------------------- reads
+
+export const CUSTOM_PROPERTIES = { activityId: "crmActivityId", meetingKind: "crmMeetingKind" };
+
+/**
+ * Start every read of the open meeting at once. Returns {name: Promise<{value} | {error}>}; no promise rejects.
+ */
+export function readMeeting(item) {
+  const compose = modeOf(item) === "compose";
+  const reads = {
+    subject: () => readValue("subject", () => item.subject),
+    start: () => readValue("start", () => item.start).then(asDate),
+    end: () => readValue("end", () => item.end).then(asDate),
+    location: () => readValue("location", () => item.location).then((v) => (v === undefined ? v : String(v))),
+    isAllDay: () => (supports("1.11") ? readValue("isAllDayEvent", () => item.isAllDayEvent) : undefined),
+    requiredAttendees: () => readValue("requiredAttendees", () => item.requiredAttendees).then(asDetailsList),
+    optionalAttendees: () => readValue("optionalAttendees", () => item.optionalAttendees).then(asDetailsList),
+    organizer: () => (compose && !supports("1.7") ? undefined
+      : readValue("organizer", () => item.organizer).then(asDetails)),
+    itemId: () => (compose ? composeItemId(item) : item.itemId || undefined),
+    customProperties: () => loadCustomProperties(item).then((props) => ({
+      activityId: props?.get(CUSTOM_PROPERTIES.activityId) || null,
+      meetingKind: props?.get(CUSTOM_PROPERTIES.meetingKind) || null,
+    })),
+  };
+  return Object.fromEntries(Object.entries(reads).map(([name, read]) => [name, settle(name, read)]));
+}
+
+// Office.js appointmentResponse values, as Microsoft Graph names them.
+const RESPONSES = {
+  none: "none", organizer: "organizer", tentative: "tentativelyAccepted", accepted: "accepted", declined: "declined",
+};
+
+/**
+ * The open meeting as a Microsoft Graph event, for the backend to compare with the CRM. Null unless every field
+ * the comparison needs was read: a missing attendee list would look like "all externals removed".
+ */
+export function buildSnapshot(meeting, organizerFallback = "") {
+  const { start, end, location, requiredAttendees } = meeting;
+  if (!(start instanceof Date) || !(end instanceof Date)) return null;
+  if (typeof location !== "string" || !Array.isArray(requiredAttendees)) return null;
+  const attendee = (type) => (details) => ({
+    emailAddress: { address: details.emailAddress, name: details.displayName || "" },
+    type,
+    status: { response: RESPONSES[details.appointmentResponse] || "none" },
+  });
+  const snapshot = {
+    start: { dateTime: start.toISOString(), timeZone: "UTC" },
+    end: { dateTime: end.toISOString(), timeZone: "UTC" },
+    location: { displayName: location },
+    isCancelled: false, // Office.js cannot tell; the backend learns cancellations from Graph
+    attendees: [
+      ...requiredAttendees.map(attendee("required")),
+      ...(meeting.optionalAttendees || []).map(attendee("optional")),
+    ],
+    organizer: { emailAddress: { address: meeting.organizer?.emailAddress || organizerFallback } },
+  };
+  if (typeof meeting.isAllDay === "boolean") snapshot.isAllDay = meeting.isAllDay;
+  return snapshot;
+}
+
+// ---------------------------------------------------------------- writes
+
+function recipients(list) {
+  return (list || []).map((a) => ({ emailAddress: a.emailAddress, displayName: a.displayName || a.emailAddress }));
+}
+
+/**
+ * Read mode: open a new meeting form prefilled from the external draft. Nothing is sent: with attendees the form
+ * shows a Send button, and only the organizer presses it. The body is plain text (#1028, #1300).
+ */
+export async function openNewAppointment(draft) {
+  const required = recipients(draft.requiredAttendees);
+  const optional = recipients(draft.optionalAttendees);
+  const resources = (draft.resources || []).map((r) => r.emailAddress);
+  if (required.length > MAX_RECIPIENTS_PER_CALL || optional.length > MAX_RECIPIENTS_PER_CALL) {
+    throw new OfficeError("too-many", "displayNewAppointmentForm");
+  }
+  const parameters = {
+    requiredAttendees: required,
+    optionalAttendees: optional,
+    resources,
+    start: new Date(draft.start),
+    end: new Date(draft.end),
+    location: draft.location || "",
+    subject: draft.subject || "",
+    body: draft.body || "",
+  };
+  const mb = mailbox();
+  if (supports("1.9") && typeof mb?.displayNewAppointmentFormAsync === "function") {
+    await callAsync("displayNewAppointmentFormAsync", (done) => mb.displayNewAppointmentFormAsync(parameters, done));
+    return;
+  }
+  if (typeof mb?.displayNewAppointmentForm !== "function") {
+    throw new OfficeError("unsupported", "displayNewAppointmentForm");
+  }
+  try {
+    mb.displayNewAppointmentForm(parameters);
+  } catch (error) {
+    throw new OfficeError("failed", "displayNewAppointmentForm", String(error?.message ?? error));
+  }
+}
+
+/** Open an existing meeting (by EWS id) in its own Outlook window. */
+export async function openExistingAppointment(itemId) {
+  const mb = mailbox();
+  if (supports("1.9") && typeof mb?.displayAppointmentFormAsync === "function") {
+    await callAsync("displayAppointmentFormAsync", (done) => mb.displayAppointmentFormAsync(itemId, done));
+    return;
+  }
+  if (typeof mb?.displayAppointmentForm !== "function") {
+    throw new OfficeError("unsupported", "displayAppointmentForm");
+  }
+  try {
+    mb.displayAppointmentForm(itemId);
+  } catch (error) {
+    throw new OfficeError("failed", "displayAppointmentForm", String(error?.message ?? error));
+  }
+}
+
+function setField(name, field, value, options) {
+  if (typeof field?.setAsync !== "function") return Promise.reject(new OfficeError("unsupported", `${name}.setAsync`));
+  return callAsync(`${name}.setAsync`, (done) => (options ? field.setAsync(value, options, done)
+    : field.setAsync(value, done)));
+}
+
+/** Replace a recipient list: setAsync with the first 100, addAsync for each further 100 (Outlook's per-call limit). */
+async function setRecipients(name, field, list) {
+  const all = recipients(list);
+  await setField(name, field, all.slice(0, MAX_RECIPIENTS_PER_CALL));
+  for (let i = MAX_RECIPIENTS_PER_CALL; i < all.length; i += MAX_RECIPIENTS_PER_CALL) {
+    const chunk = all.slice(i, i + MAX_RECIPIENTS_PER_CALL);
+    await callAsync(`${name}.addAsync`, (done) => field.addAsync(chunk, done));
+  }
+}
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** Plain text as HTML: every character escaped, line breaks kept. */
+export function textToHtml(text) {
+  return String(text || "")
+    .replace(/[&<>"']/g, (c) => ESCAPES[c])
+    .split(/\r\n|\r|\n/)
+    .join("<br>");
+}
+
+async function setBody(item, text) {
+  const body = item.body;
+  if (!supports("1.3") || typeof body?.getTypeAsync !== "function") {
+    throw new OfficeError("unsupported", "body.getTypeAsync");
+  }
+  const type = await callAsync("body.getTypeAsync", (done) => body.getTypeAsync(done));
+  const html = type === (office()?.CoercionType?.Html ?? "html");
+  const coercionType = html ? (office()?.CoercionType?.Html ?? "html") : (office()?.CoercionType?.Text ?? "text");
+  await setField("body", body, html ? textToHtml(text) : String(text || ""), { coercionType });
+}
+
+/**
+ * Compose mode: write the draft into the open meeting, one field after another (start before end: Outlook keeps
+ * the duration when the start moves). `withBody: false` leaves the organizer's text alone (for an update).
+ */
+export async function fillCurrentItem(item, draft, { withBody = true } = {}) {
+  await setField("subject", item.subject, draft.subject || "");
+  await setField("start", item.start, new Date(draft.start));
+  await setField("end", item.end, new Date(draft.end));
+  if (supports("1.11") && typeof item.isAllDayEvent?.setAsync === "function") {
+    await setField("isAllDayEvent", item.isAllDayEvent, Boolean(draft.isAllDay));
+  }
+  await setField("location", item.location, draft.location || "");
+  await setRecipients("requiredAttendees", item.requiredAttendees, draft.requiredAttendees);
+  await setRecipients("optionalAttendees", item.optionalAttendees, draft.optionalAttendees);
+  if (withBody) await setBody(item, draft.body);
+}
+
+/** Set custom properties on the item and save them (they travel with the item, never to recipients). */
+export async function saveCustomProperties(item, values) {
+  const props = await loadCustomProperties(item);
+  for (const [name, value] of Object.entries(values)) props.set(name, String(value));
+  await callAsync("customProperties.saveAsync", (done) => props.saveAsync(done));
+}
+
+/**
+ * Save a never-saved compose item (it has no draft state, so no invitation goes out) and return its id:
+ * getItemIdAsync after the save where Mailbox 1.8 has it, else what saveAsync returned.
+ */
+export async function saveNewItem(item) {
+  if (!supports("1.3") || typeof item.saveAsync !== "function") throw new OfficeError("unsupported", "saveAsync");
+  const saved = await callAsync("saveAsync", (done) => item.saveAsync(done));
+  const id = await composeItemId(item).catch(() => undefined);
+  return id || saved || null;
+}

@@ -1,0 +1,379 @@
+/*
+ * The only module that touches the DOM. Nodes are built with createElement and textContent; meeting data never
+ * goes through innerHTML. Buttons carry data-action; one listener hands the action to `dispatch`.
+ */
+
+import { currentLanguage, describeError, formatDay, formatList, formatMoment, formatWhen, t } from "./i18n.js";
+import { actionsFor, invitationNeedsReadMode } from "./state.js";
+
+const ICONS = { internal: "●", external: "↗", resource: "⌂" };
+
+const ACTIONS = {
+  invite: { label: "action.invite", hint: "hint.invite", primary: true },
+  inviteAgain: { label: "action.inviteAgain", hint: "hint.invite", primary: true },
+  fill: { label: "action.fill", hint: "hint.fill", primary: true },
+  takeOutlook: { label: "action.takeOutlook", hint: "hint.takeOutlook", primary: true },
+  prepareUpdate: { label: "action.prepareUpdate", hint: "hint.prepareUpdate", primary: false },
+};
+
+/** Build an element: `props` sets className, text, hidden, dataset and attributes; children are nodes or text. */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "className") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key === "hidden") node.hidden = true;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+  }
+  return node;
+}
+
+function skeletonLines(count, label) {
+  return el("div", { className: "skeleton" },
+    Array.from({ length: count }, (_, i) => el("span", {
+      className: `skeleton__line skeleton__line--${i % 3}`, "aria-hidden": "true",
+    })),
+    label ? el("p", { className: "skeleton__label", text: label }) : null);
+}
+
+function domainOf(email) {
+  const at = String(email || "").lastIndexOf("@");
+  return at >= 0 ? email.slice(at + 1) : "";
+}
+
+function reasonFor(participant) {
+  const key = `reason.${participant.reason}`;
+  const text = t(key, { domain: domainOf(participant.email), orgDomain: participant.matchedDomain || "" });
+  return text === key ? t("reason.unknown") : text;
+}
+
+/** The pane in `#app`; `dispatch(action, arg)` is called for each button the organizer presses. */
+export function createView(dispatch) {
+  const root = document.getElementById("app");
+  const header = el("section", { className: "meeting", "aria-labelledby": "meeting-label" });
+  const upper = el("div", { className: "upper" });
+  const notice = el("div", {
+    className: "notice", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true,
+  });
+  const lower = el("div", { className: "lower" });
+  root.replaceChildren(header, upper, notice, lower);
+  const expandedChips = new Set();
+  let noticeText = "";
+
+  root.addEventListener("click", (event) => {
+    const chip = event.target.closest("button[data-chip]");
+    if (chip) {
+      toggleChip(chip);
+      return;
+    }
+    const button = event.target.closest("button[data-action]");
+    if (!button || button.getAttribute("aria-disabled") === "true") return;
+    dispatch(button.dataset.action, button.dataset.arg);
+  });
+
+  function toggleChip(chip) {
+    const key = chip.dataset.chip;
+    const reason = document.getElementById(chip.getAttribute("aria-describedby"));
+    const open = !expandedChips.has(key);
+    if (open) expandedChips.add(key);
+    else expandedChips.delete(key);
+    chip.setAttribute("aria-expanded", String(open));
+    if (reason) reason.hidden = !open;
+  }
+
+  // ------------------------------------------------------------------ header
+
+  function renderHeader(state) {
+    const m = state.meeting;
+    const reading = new Set(state.reading);
+    if (state.phase === "starting") return [skeletonLines(3, t("app.loading"))];
+    if (!["loading", "linked", "not-linked", "error"].includes(state.phase)) return [];
+    const subject = reading.has("subject") ? skeletonLines(1)
+      : el("h1", { className: "meeting__subject", tabindex: "-1", dataset: { focusKey: "title" } },
+        m.subject ? m.subject : t("meeting.noSubject"));
+    let when;
+    if (reading.has("start") || reading.has("end")) when = skeletonLines(1);
+    else if (m.start instanceof Date) {
+      when = el("p", { className: "meeting__when", text: formatWhen(m.start, m.end, { allDay: Boolean(m.isAllDay) }) });
+    } else when = el("p", { className: "meeting__when meeting__when--unknown", text: t("meeting.timeUnknown") });
+    const where = !reading.has("location") && m.location
+      ? el("p", { className: "meeting__where", text: m.location }) : null;
+    const kind = state.lookup?.meeting === "internal" ? t("meeting.isInternal")
+      : state.lookup?.meeting === "external" ? t("meeting.isExternal") : null;
+    return [
+      el("p", { id: "meeting-label", className: "meeting__label", text: t("meeting.label") }),
+      subject, when, where,
+      kind ? el("p", { className: "meeting__kind", text: kind }) : null,
+    ];
+  }
+
+  // ------------------------------------------------------------------ upper
+
+  function renderUpper(state) {
+    switch (state.phase) {
+      case "starting": return [];
+      case "office-missing": return [message("host.officeMissing")];
+      case "not-outlook": return [message("host.notOutlook")];
+      case "too-old": return [message("host.tooOld")];
+      case "no-item": return [message("host.noItem")];
+      case "not-appointment": return [message("host.notAppointment")];
+      case "loading": return [el("section", { className: "crm crm--loading", "aria-busy": "true" },
+        skeletonLines(4, t("app.lookingUp")))];
+      case "error": return [renderError(state.error)];
+      case "not-linked": return [renderCandidates(state)];
+      case "linked": return renderLinked(state);
+      default: return [];
+    }
+  }
+
+  function message(key) {
+    return el("p", { className: "message", text: t(key) });
+  }
+
+  function renderError(error) {
+    const { message: text, action } = describeError(error);
+    return el("div", { className: "error", role: "alert" },
+      el("h2", { className: "error__title", text: t("error.title") }),
+      el("p", { text }),
+      action ? actionButton(action === "sign-in" ? "signIn" : "retry",
+        t(action === "sign-in" ? "action.signIn" : "action.retry"), { primary: true }) : null);
+  }
+
+  function actionButton(action, label, { primary = false, arg, busy = false, describedBy } = {}) {
+    return el("button", {
+      type: "button",
+      className: primary ? "button button--primary" : "button",
+      dataset: {
+        action, focusKey: `action:${action}:${arg ?? ""}`, ...(arg !== undefined ? { arg: String(arg) } : {}),
+      },
+      "aria-disabled": busy ? "true" : null,
+      "aria-describedby": describedBy,
+    }, label);
+  }
+
+  function renderCandidates(state) {
+    const section = el("section", { className: "not-linked", "aria-labelledby": "not-linked-title" },
+      el("h2", { id: "not-linked-title", text: t("notLinked.title") }));
+    const candidates = state.candidates;
+    if (!candidates) {
+      section.append(skeletonLines(3, t("app.findingActivities")));
+      return section;
+    }
+    if (!candidates.items.length) {
+      section.append(el("p", { className: "muted", text: t("notLinked.none") }));
+      return section;
+    }
+    section.append(el("p", { text: t(candidates.near ? "notLinked.pickNear" : "notLinked.pickUpcoming") }));
+    section.append(el("ul", { className: "candidates" }, candidates.items.map((activity) => {
+      const when = formatWhen(activity.start, activity.end, { allDay: activity.isAllDay, timeZone: activity.timeZone });
+      return el("li", {},
+        el("button", {
+          type: "button",
+          className: "candidate",
+          dataset: { action: "link", arg: String(activity.id), focusKey: `link:${activity.id}` },
+          "aria-label": t("notLinked.linkTo", { subject: activity.subject, when }),
+          "aria-disabled": state.busy ? "true" : null,
+        },
+        el("span", { className: "candidate__subject", text: activity.subject }),
+        el("span", { className: "candidate__when", text: when })));
+    })));
+    return section;
+  }
+
+  function renderLinked(state) {
+    const { lookup } = state;
+    const activity = lookup.activity;
+    const external = lookup.state;
+    const when = formatWhen(activity.start, activity.end, { allDay: activity.isAllDay, timeZone: activity.timeZone });
+    const section = el("section", { className: "crm", "aria-labelledby": "crm-heading" },
+      el("h2", { id: "crm-heading", text: t("crm.heading") }),
+      el("p", { className: "crm__activity", text: t("crm.activity", { subject: activity.subject, when }) }),
+      activity.status === "cancelled" ? el("p", { className: "crm__cancelled", text: t("crm.cancelled") }) : null,
+      el("div", { className: `state state--${external}` },
+        el("p", { className: "state__badge" },
+          el("span", { className: "visually-hidden", text: `${t("state.label")}: ` }),
+          t(`state.${external}`)),
+        el("p", { className: "state__explain", text: t(`state.explain.${external}`) })));
+
+    if (lookup.meeting === "external" && !state.snapshot) {
+      section.append(el("p", { className: "muted", text: t("meeting.notComplete") }));
+    }
+    if (external === "drifted" && lookup.drift) section.append(renderDrift(lookup, state));
+
+    const actions = actionsFor(state);
+    if (actions.length) {
+      section.append(el("div", { className: "actions" }, actions.map((name) => {
+        const spec = ACTIONS[name];
+        const hintId = `hint-${name}`;
+        return el("div", { className: "action" },
+          actionButton(name, state.busy === name ? t("action.working") : t(spec.label),
+            { primary: spec.primary, busy: Boolean(state.busy), describedBy: hintId }),
+          el("p", { id: hintId, className: "action__hint", text: t(spec.hint) }));
+      })));
+    }
+    if (invitationNeedsReadMode(state)) section.append(el("p", { className: "muted", text: t("hint.inviteFromRead") }));
+    return [section];
+  }
+
+  function participantName(lookup, state, email) {
+    const key = email.toLowerCase();
+    const fromCrm = lookup.activity.participants.find((p) => p.email.toLowerCase() === key);
+    if (fromCrm?.displayName) return fromCrm.displayName;
+    const attendees = [...(state.meeting.requiredAttendees || []), ...(state.meeting.optionalAttendees || [])];
+    const fromOutlook = attendees.find((a) => a.emailAddress.toLowerCase() === key);
+    return fromOutlook?.displayName || email;
+  }
+
+  function formatValue(field, value, lookup, state) {
+    if (field === "start" || field === "end") {
+      return /^\d{4}-\d{2}-\d{2}$/.test(String(value)) ? formatDay(value) : formatMoment(value);
+    }
+    if (typeof value === "boolean") return t(value ? "value.yes" : "value.no");
+    if (Array.isArray(value)) return formatList(value.map((email) => participantName(lookup, state, email)));
+    return value ? String(value) : t("value.empty");
+  }
+
+  function renderDrift(lookup, state) {
+    const rows = lookup.drift.differences.map((d) => el("tr", {},
+      el("th", { scope: "row", text: t(`field.${d.field}`) }),
+      el("td", { text: formatValue(d.field, d.crm, lookup, state) }),
+      el("td", { text: formatValue(d.field, d.outlook, lookup, state) })));
+    const attendeesDiffer = lookup.drift.differences.some((d) => d.field === "externalAttendees");
+    return el("div", { className: "drift" },
+      el("table", { className: "drift__table" },
+        el("caption", { text: t("drift.caption") }),
+        el("thead", {}, el("tr", {},
+          el("th", { scope: "col", text: t("drift.field") }),
+          el("th", { scope: "col", text: t("drift.crm") }),
+          el("th", { scope: "col", text: t("drift.outlook") }))),
+        el("tbody", {}, rows)),
+      attendeesDiffer ? el("p", { className: "muted", text: t("drift.attendeesNote") }) : null);
+  }
+
+  // ------------------------------------------------------------------ lower
+
+  function renderLower(state) {
+    if (state.phase !== "linked" || !state.lookup) return [];
+    const parts = [];
+    if (state.instructions?.length) parts.push(renderInstructions(state));
+    const responses = state.lookup.drift?.responses || [];
+    if (responses.length) parts.push(renderResponses(responses));
+    parts.push(renderParticipants(state.lookup.activity.participants || []));
+    return parts;
+  }
+
+  function renderInstructions(state) {
+    const items = [];
+    for (const d of state.instructions) {
+      if (d.field === "externalAttendees") {
+        const crm = new Set(d.crm.map((e) => e.toLowerCase()));
+        const outlook = new Set(d.outlook.map((e) => e.toLowerCase()));
+        const name = (email) => participantName(state.lookup, state, email);
+        const add = d.crm.filter((e) => !outlook.has(e.toLowerCase())).map(name);
+        const remove = d.outlook.filter((e) => !crm.has(e.toLowerCase())).map(name);
+        const changes = [
+          add.length ? t("instruction.add", { list: formatList(add) }) : null,
+          remove.length ? t("instruction.remove", { list: formatList(remove) }) : null,
+        ].filter(Boolean).join(" ");
+        items.push(el("dt", { text: t("field.externalAttendees") }), el("dd", { text: changes }));
+      } else {
+        items.push(el("dt", { text: t(`field.${d.field}`) }),
+          el("dd", { text: formatValue(d.field, d.crm, state.lookup, state) }));
+      }
+    }
+    return el("section", { className: "instructions", "aria-label": t("notice.preparedRead") }, el("dl", {}, items));
+  }
+
+  function renderResponses(responses) {
+    return el("section", { className: "responses", "aria-labelledby": "responses-heading" },
+      el("h2", { id: "responses-heading", text: t("responses.heading") }),
+      el("ul", {}, responses.map((r) => el("li", { className: "response" },
+        el("span", { className: "response__who", text: r.displayName || r.email }),
+        " ",
+        el("span", {
+          className: `response__answer response__answer--${r.response}`, text: t(`response.${r.response}`),
+        }),
+        r.inCrm ? null : el("span", { className: "response__note", text: ` (${t("response.notInCrm")})` })))));
+  }
+
+  function renderParticipants(participants) {
+    const section = el("section", { className: "participants", "aria-labelledby": "participants-heading" },
+      el("h2", { id: "participants-heading", text: t("participants.heading", { count: participants.length }) }));
+    if (!participants.length) {
+      section.append(el("p", { className: "muted", text: t("participants.none") }));
+      return section;
+    }
+    section.append(el("ul", { className: "chips" }, participants.map((p, index) => {
+      const kind = ["internal", "external", "resource"].includes(p.classification) ? p.classification : "external";
+      const reasonId = `reason-${index}`;
+      const reason = reasonFor(p);
+      const open = expandedChips.has(p.email);
+      return el("li", { className: "chips__item" },
+        el("button", {
+          type: "button",
+          className: `chip chip--${kind}`,
+          title: reason,
+          "aria-describedby": reasonId,
+          "aria-expanded": String(open),
+          dataset: { chip: p.email, focusKey: `chip:${p.email}` },
+        },
+        el("span", { className: "chip__icon", "aria-hidden": "true", text: ICONS[kind] }),
+        " ",
+        el("span", { className: "chip__name", text: p.displayName || p.email }),
+        p.type === "optional"
+          ? el("span", { className: "chip__optional", text: ` (${t("participant.optional")})` }) : null,
+        " ",
+        el("span", { className: "chip__kind", text: t(`kind.${kind}`) })),
+        el("p", { id: reasonId, className: "chip__reason", hidden: !open, text: reason }));
+    })));
+    return section;
+  }
+
+  // ------------------------------------------------------------------ notice
+
+  function renderNotice(state) {
+    const n = state.notice;
+    let text = "";
+    let action = null;
+    if (n) {
+      if (n.error) {
+        const described = describeError(n.error);
+        text = n.key ? t(n.key, { error: described.message }) : described.message;
+        action = described.action === "sign-in" ? "signIn" : null;
+      } else {
+        text = t(n.key, n.params);
+      }
+    }
+    notice.className = `notice${n ? ` notice--${n.tone}` : ""}`;
+    notice.hidden = !n;
+    if (text !== noticeText || !n) {
+      notice.replaceChildren(el("p", { text }));
+      if (action) notice.append(actionButton(action, t("action.signIn"), { primary: true }));
+      noticeText = text;
+    }
+  }
+
+  // ------------------------------------------------------------------ render
+
+  function render(state) {
+    const focusKey = document.activeElement?.dataset?.focusKey;
+    document.documentElement.lang = currentLanguage();
+    header.replaceChildren(...renderHeader(state).filter(Boolean));
+    upper.replaceChildren(...renderUpper(state).filter(Boolean));
+    lower.replaceChildren(...renderLower(state).filter(Boolean));
+    renderNotice(state);
+    root.setAttribute("aria-busy", String(state.phase === "starting" || state.phase === "loading"));
+    if (!focusKey) return;
+    const again = root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+    if (again) again.focus();
+    else (notice.hidden ? root.querySelector("h1") : notice)?.focus();
+  }
+
+  return { render };
+}

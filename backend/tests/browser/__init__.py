@@ -1,0 +1,1 @@
+"""Browser tests of the taskpane; a package so its conftest does not shadow the top-level one."""

@@ -1,0 +1,310 @@
+"""What the browser tests share: the texts the organizer reads, the API helper, the pane driver, scenarios."""
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from playwright.sync_api import Page, Route
+
+from crmbridge.auth import dev_tokens
+
+REPO = Path(__file__).resolve().parents[3]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+FAKE_OFFICE = REPO / "addin" / "taskpane" / "fake-office" / "office-fake.js"
+OFFICE_JS = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
+CHROMIUM = Path("/usr/bin/chromium")
+LANGUAGES = ("en-US", "da-DK")
+ORGANIZER_ZONE = "Europe/Copenhagen"
+BROWSER_ZONE = "America/New_York"  # not the organizer's: times must come from Outlook's zone, not the browser's
+PANE_SIZE = {"width": 380, "height": 900}
+
+# A Tuesday in March 2031: 09:00 UTC is 10:00 in Copenhagen (CET).
+MEETING_START = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
+
+# What the organizer reads, in each language. Written out here (not read from i18n.js) so a test fails when the
+# pane shows something else.
+TEXT = {
+    "en-US": {
+        "loading": "Looking up the CRM activity…",
+        "meeting": "This meeting in Outlook",
+        "internal_meeting": "This is the internal meeting for the CRM activity.",
+        "external_meeting": "This is the meeting with the external participants.",
+        "internal": "Internal", "external": "External", "room": "Room",
+        "reason_external": "External: {domain} is not one of your organization's domains.",
+        "reason_internal": "Internal: {domain} is your organization's domain.",
+        "reason_room": "Room or resource: it is booked, not invited as a person.",
+        "participants": "Participants ({count})",
+        "state_not_invited": "External participants not invited yet",
+        "state_invitation_open": "Invitation open, not sent yet",
+        "state_sent": "Invitation sent",
+        "state_in_sync": "In sync with the CRM",
+        "state_drifted": "Differs from the CRM",
+        "state_cancelled": "Cancelled",
+        "state_no_externals": "No external participants",
+        "not_linked": "This meeting is not linked to a CRM activity.",
+        "pick_near": "Link it to one of your activities around this time:",
+        "pick_upcoming": "Pick one of your upcoming activities:",
+        "link_to": "Link to {subject}",
+        "linked": "The meeting is now linked to the activity.",
+        "invite": "Invite external participants",
+        "invited": "The invitation is open in Outlook. Check it and press Send.",
+        "fill": "Fill in this meeting for the external participants",
+        "filled": "The meeting is filled in. Check it and press Send.",
+        "take_outlook": "Update CRM to match Outlook",
+        "reconciled": "The CRM now matches Outlook.",
+        "conflict": "Someone changed the activity in the CRM after you opened it.",
+        "prepare_update": "Prepare an update for the external participants",
+        "prepared_read": "Change these fields to the CRM's values, then press Send Update",
+        "differences": "Differences between the CRM and Outlook",
+        "field_start": "Start", "field_end": "End", "field_location": "Location",
+        "field_externals": "External participants",
+        "responses": "Responses from external participants",
+        "accepted": "Accepted", "declined": "Declined", "tentative": "Tentative", "not_in_crm": "not in the CRM",
+        "add": "Add:",
+        "network": "CRM Bridge cannot be reached. Check your connection and try again.",
+        "retry": "Try again",
+        "unauthorized": "Your sign-in has expired or is not valid. Sign in again to continue.",
+        "sign_in": "Sign in again",
+        "not_found": "The CRM activity for this meeting was not found, or it belongs to another organizer.",
+        "server": "Something went wrong in CRM Bridge. Try again; if it keeps happening, contact your administrator.",
+        "not_outlook": "Open CRM Bridge from a meeting in Outlook.",
+        "time_10_to_11": r"10:00\sAM\s?–\s?11:00\sAM",
+        "time_10": r"10:00\sAM",
+        "time_12": r"12:00\sPM",
+        "day_4": r"Tue, Mar 4",
+    },
+    "da-DK": {
+        "loading": "Finder CRM-aktiviteten …",
+        "meeting": "Mødet i Outlook",
+        "internal_meeting": "Dette er det interne møde for CRM-aktiviteten.",
+        "external_meeting": "Dette er mødet med de eksterne deltagere.",
+        "internal": "Intern", "external": "Ekstern", "room": "Lokale",
+        "reason_external": "Ekstern: {domain} er ikke et af jeres organisations domæner.",
+        "reason_internal": "Intern: {domain} er jeres organisations domæne.",
+        "reason_room": "Lokale eller ressource: det bookes og inviteres ikke som en person.",
+        "participants": "Deltagere ({count})",
+        "state_not_invited": "Eksterne deltagere er ikke inviteret endnu",
+        "state_invitation_open": "Invitationen er åben, men ikke sendt",
+        "state_sent": "Invitationen er sendt",
+        "state_in_sync": "Passer med CRM",
+        "state_drifted": "Afviger fra CRM",
+        "state_cancelled": "Aflyst",
+        "state_no_externals": "Ingen eksterne deltagere",
+        "not_linked": "Mødet er ikke knyttet til en CRM-aktivitet.",
+        "pick_near": "Knyt det til en af dine aktiviteter omkring samme tidspunkt:",
+        "pick_upcoming": "Vælg en af dine kommende aktiviteter:",
+        "link_to": "Knyt til {subject}",
+        "linked": "Mødet er nu knyttet til aktiviteten.",
+        "invite": "Inviter eksterne deltagere",
+        "invited": "Invitationen er åbnet i Outlook. Tjek den, og tryk på Send.",
+        "fill": "Udfyld mødet til de eksterne deltagere",
+        "filled": "Mødet er udfyldt. Tjek det, og tryk på Send.",
+        "take_outlook": "Opdater CRM, så det passer med Outlook",
+        "reconciled": "CRM passer nu med Outlook.",
+        "conflict": "Nogen har ændret aktiviteten i CRM, efter du åbnede den.",
+        "prepare_update": "Forbered en opdatering til de eksterne deltagere",
+        "prepared_read": "Ret disse felter til CRM's værdier, og tryk derefter på Send opdatering",
+        "differences": "Forskelle mellem CRM og Outlook",
+        "field_start": "Start", "field_end": "Slut", "field_location": "Sted",
+        "field_externals": "Eksterne deltagere",
+        "responses": "Svar fra eksterne deltagere",
+        "accepted": "Accepteret", "declined": "Afvist", "tentative": "Foreløbig", "not_in_crm": "ikke i CRM",
+        "add": "Tilføj:",
+        "network": "CRM Bridge kan ikke nås. Tjek din forbindelse, og prøv igen.",
+        "retry": "Prøv igen",
+        "unauthorized": "Dit login er udløbet eller ugyldigt. Log ind igen for at fortsætte.",
+        "sign_in": "Log ind igen",
+        "not_found": "CRM-aktiviteten for dette møde blev ikke fundet, eller den tilhører en anden mødeindkalder.",
+        "server": "Der gik noget galt i CRM Bridge. Prøv igen; kontakt din administrator, hvis det bliver ved.",
+        "not_outlook": "Åbn CRM Bridge fra et møde i Outlook.",
+        "time_10_to_11": r"10\.00–11\.00",
+        "time_10": r"10\.00",
+        "time_12": r"12\.00",
+        "day_4": r"tirs?\. 4\. mar",
+    },
+}
+
+
+# ---------------------------------------------------------------- the backend
+
+
+@dataclass
+class LiveBackend:
+    app: object
+    url: str
+
+    def api(self, email: str) -> "Api":
+        return Api(self.app.test_client(), dev_tokens.issue(self.app.config["SECRET_KEY"], email))
+
+
+class Api:
+    """Test setup and checks through the real API, signed as one organizer."""
+
+    def __init__(self, client, token: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, url: str, expect: int | tuple[int, ...] = 200, headers=None, **kwargs):
+        response = self.client.open(url, method=method, headers={**self.headers, **(headers or {})}, **kwargs)
+        allowed = expect if isinstance(expect, tuple) else (expect,)
+        assert response.status_code in allowed, f"{method} {url}: {response.status_code} {response.get_data(True)}"
+        return response
+
+    def create_activity(self, **fields) -> dict:
+        return self.call("POST", "/api/activities", 201, json=activity_json(**fields)).json
+
+    def link(self, activity_id: int, **body) -> dict:
+        return self.call("POST", f"/api/activities/{activity_id}/links", (200, 201), json=body).json
+
+    def lookup(self, **query) -> dict:
+        return self.call("GET", "/api/lookup", query_string=query).json
+
+    def patch(self, activity_id: int, etag: str, **changes) -> dict:
+        return self.call("PATCH", f"/api/activities/{activity_id}", headers={"If-Match": etag}, json=changes).json
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def activity_json(start: datetime = MEETING_START, minutes: int = 60, **overrides) -> dict:
+    body = {
+        "subject": "Quarterly review with Fabrikam",
+        "start": iso(start),
+        "end": iso(start + timedelta(minutes=minutes)),
+        "timeZone": ORGANIZER_ZONE,
+        "location": "Room Harbour",
+        "internalNotes": "",
+        "externalAgenda": "1. Status\n2. Next quarter",
+        "participants": [
+            {"email": "lars.holm@contoso.com", "displayName": "Lars Holm"},
+            {"email": "mette@fabrikam.example", "displayName": "Mette Kunde"},
+            {"email": "jonas@fabrikam.example", "displayName": "Jonas Fabrikam", "type": "optional"},
+            {"email": "harbour-room@contoso.com", "displayName": "Room Harbour", "type": "resource"},
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+class Pane:
+    """The taskpane in one browser page, with the fake Office.js configured by a scenario."""
+
+    def __init__(self, page: Page, backend: LiveBackend, lang: str):
+        self.page = page
+        self.backend = backend
+        self.lang = lang
+        self.requests: list = []
+        page.on("request", lambda request: self.requests.append(request))
+
+    def open(self, scenario: dict, path: str = "/taskpane/taskpane.html") -> Page:
+        self.page.add_init_script(f"window.__officeScenario = {json.dumps(scenario)};")
+        self.page.goto(self.backend.url + path)
+        return self.page
+
+    def calls(self) -> list[dict]:
+        return self.page.evaluate("window.__officeCalls")
+
+    def apis(self) -> list[str]:
+        return [call["api"] for call in self.calls()]
+
+    def release_office(self) -> None:
+        self.page.evaluate("window.__officeFake.release()")
+
+    def change_item(self, item: dict) -> None:
+        self.page.evaluate("item => window.__officeFake.changeItem(item)", item)
+
+    def api_requests(self, path: str) -> list:
+        return [r for r in self.requests if r.url.split("?")[0] == self.backend.url + path]
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.lang[:2]}.png"), full_page=True)
+
+
+def route_outside_world(backend: LiveBackend):
+    def handle(route: Route) -> None:
+        url = route.request.url
+        if url == OFFICE_JS:
+            route.fulfill(path=str(FAKE_OFFICE), content_type="application/javascript; charset=utf-8")
+        elif url.startswith(backend.url + "/"):
+            route.fallback()
+        else:
+            route.abort("blockedbyclient")  # the tests never reach the internet
+
+    return handle
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+def attendee(email: str, name: str = "", response: str = "none") -> dict:
+    return {"emailAddress": email, "displayName": name or email, "appointmentResponse": response}
+
+
+def scenario(lang: str, organizer: str, item: dict | None, **extra) -> dict:
+    return {
+        "displayLanguage": lang,
+        "userProfile": {"emailAddress": organizer, "displayName": "The Organizer", "timeZone": ORGANIZER_ZONE},
+        "item": item,
+        **extra,
+    }
+
+
+def read_item(activity: dict, organizer: str, *, item_id: str | None = None, attendees: list[dict] | None = None,
+              custom_properties: dict | None = None, **fields) -> dict:
+    """A meeting as Outlook shows it in read mode, by default with the activity's subject, time and place."""
+    item = {
+        "mode": "read",
+        "itemId": item_id or new_item_id(),
+        "subject": activity["subject"],
+        "start": activity["start"],
+        "end": activity["end"],
+        "location": activity["location"],
+        "organizer": {"emailAddress": organizer, "displayName": "The Organizer"},
+        "requiredAttendees": attendees if attendees is not None else [attendee(organizer)],
+        "optionalAttendees": [],
+        "customProperties": custom_properties or {},
+    }
+    item.update(fields)
+    return item
+
+
+def internal_attendees(activity: dict, organizer: str) -> list[dict]:
+    return [attendee(organizer)] + [
+        attendee(p["email"], p["displayName"]) for p in activity["participants"] if p["classification"] == "internal"
+    ]
+
+
+def new_item_id() -> str:
+    """An EWS id as Outlook gives them (with / and +, which the REST form replaces)."""
+    return f"AAMkAGI2/{uuid.uuid4().hex}+AAA="
+
+
+def regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def literal(text: str) -> re.Pattern:
+    return re.compile(re.escape(text))
+
+
+def sent_external_meeting(api, organizer, *, moved=True, new_attendee=False, mode="read"):
+    """An activity whose external meeting was sent, and that meeting as Outlook now has it."""
+    activity = api.create_activity()
+    item_id = new_item_id()
+    api.link(activity["id"], state="sent", ewsItemId=item_id)
+    required = [attendee("mette@fabrikam.example", "Mette Kunde", "accepted")]
+    if new_attendee:
+        required.append(attendee("newcomer@fabrikam.example", "Nina Newcomer", "tentative"))
+    item = read_item(activity, organizer, item_id=item_id, attendees=required,
+                     optionalAttendees=[attendee("jonas@fabrikam.example", "Jonas Fabrikam", "declined")])
+    if moved:  # two hours later, and online
+        item.update(start=iso(MEETING_START + timedelta(hours=2)), end=iso(MEETING_START + timedelta(hours=3)),
+                    location="Teams")
+    if mode == "compose":
+        item.update(mode="compose")
+    return activity, item, item_id
