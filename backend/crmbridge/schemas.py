@@ -182,15 +182,26 @@ class LinkOut(Schema):
 
 
 class LookupQuery(Schema):
+    """One identifier; ``activityId`` may also come beside an Outlook id, as the fallback when it has no link.
+
+    That is the taskpane's case: the item's id is the record, the custom property's activity id only a hint.
+    """
+
     activity_id = fields.Integer(data_key="activityId", validate=validate.Range(min=1))
     item_id = fields.String(data_key="itemId", validate=validate.Length(min=1, max=512))
     rest_id = fields.String(data_key="restId", validate=validate.Length(min=1, max=512))
     ical_uid = fields.String(data_key="iCalUId", validate=validate.Length(min=1, max=512))
+    meeting_kind = fields.String(data_key="meetingKind", validate=validate.OneOf(LINK_KINDS), metadata={
+        "description": "With activityId: which meeting the custom property says this is."})
 
     @validates_schema
-    def _exactly_one(self, data, **_kwargs):
-        if len(data) - ("snapshot" in data) != 1:
-            raise ValidationError("Give exactly one of activityId, itemId, restId or iCalUId.")
+    def _one_identifier(self, data, **_kwargs):
+        outlook_ids = [k for k in ("item_id", "rest_id", "ical_uid") if k in data]
+        if len(outlook_ids) > 1 or not (outlook_ids or "activity_id" in data):
+            raise ValidationError("Give one of itemId, restId or iCalUId, or activityId, or one of them "
+                                  "with activityId as the fallback.")
+        if "meeting_kind" in data and "activity_id" not in data:
+            raise ValidationError("meetingKind goes with activityId.", field_name="meetingKind")
 
 
 class LookupIn(LookupQuery):

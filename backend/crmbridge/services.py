@@ -195,16 +195,16 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict) 
 
 
 def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
-    meeting = None
-    if "activity_id" in query:
-        row = _row(session, caller, query["activity_id"])
-    else:
-        link = store.find_link(session, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
-                               ical_uid=query.get("ical_uid"))
-        if link is None:
-            raise NotFound("This Outlook meeting is not linked to any of your activities.")
+    link = store.find_link(session, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
+                           ical_uid=query.get("ical_uid"))
+    if link is not None:
         row = _row(session, caller, link.activity_id)
         meeting = link.kind
+    elif "activity_id" in query:
+        row = _row(session, caller, query["activity_id"])
+        meeting = query.get("meeting_kind")
+    else:
+        raise NotFound("This Outlook meeting is not linked to any of your activities.")
     activity = store.to_domain(row)
     links = {link.kind: link for link in row.links}
     external = links.get("external")

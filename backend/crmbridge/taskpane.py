@@ -7,6 +7,8 @@ from flask import Blueprint, Flask, abort, current_app, jsonify, request, send_f
 from .auth import dev_tokens
 
 bp = Blueprint("taskpane", __name__)
+# The simulated Outlook and its fake Office.js exist for development; production never serves them.
+DEVELOPMENT_ONLY = ("preview.html", "preview.css", "src/preview.js", "fake-office/")
 dev_bp = Blueprint("dev", __name__, url_prefix="/dev")
 
 
@@ -21,9 +23,10 @@ def taskpane_dir(app: Flask) -> Path:
 @bp.get("/taskpane/<path:filename>")
 def static_file(filename: str = "taskpane.html"):
     folder = taskpane_dir(current_app)
-    if not folder.is_dir():
+    production = current_app.config["CRMBRIDGE_ENV"] == "production"
+    if not folder.is_dir() or (production and filename.startswith(DEVELOPMENT_ONLY)):
         abort(404)
-    max_age = 3600 if current_app.config["CRMBRIDGE_ENV"] == "production" else 0
+    max_age = 3600 if production else 0
     return send_from_directory(folder, filename, max_age=max_age)
 
 

@@ -75,7 +75,7 @@ def test_a_cancelled_external_link_is_reported_cancelled(anna, created):
     assert anna.get("/api/lookup?restId=AAMk-x").json["state"] == "cancelled"
 
 
-@pytest.mark.parametrize("query", ["", "activityId=1&itemId=x", "activityId=abc", "activityId=0", "other=1",
+@pytest.mark.parametrize("query", ["", "itemId=x&restId=y", "activityId=abc", "activityId=0", "other=1",
                                    "itemId="])
 def test_lookup_needs_exactly_one_valid_identifier(anna, query):
     response = anna.get(f"/api/lookup?{query}")
@@ -94,3 +94,30 @@ def test_an_unknown_meeting_or_another_organizers_link_is_404(anna, bo, created)
 def test_lookup_with_a_broken_snapshot_is_422(anna, created):
     response = anna.post("/api/lookup", json={"activityId": created.json["id"], "snapshot": {"start": "soon"}})
     assert response.status_code == 422 and "start" in response.json["errors"]
+
+
+def test_an_activity_id_beside_an_outlook_id_is_the_fallback_when_the_meeting_has_no_link(anna, created):
+    aid = created.json["id"]
+    fallback = anna.post("/api/lookup", json={"itemId": "AAMk/unknown", "activityId": aid, "meetingKind": "external",
+                                               "snapshot": graph_event(location={"displayName": "Teams"})}).json
+    assert fallback["activity"]["id"] == aid and fallback["meeting"] == "external"
+    assert fallback["state"] == "drifted"
+    internal = anna.post("/api/lookup", json={"itemId": "AAMk/unknown", "activityId": aid, "meetingKind": "internal",
+                                               "snapshot": graph_event()}).json
+    assert internal["meeting"] == "internal" and internal["drift"] is None
+
+
+def test_the_link_wins_over_the_fallback_activity_id(anna, created):
+    aid = created.json["id"]
+    other = anna.post("/api/activities", json={
+        "subject": "Other", "start": "2026-12-02T09:00:00Z", "end": "2026-12-02T10:00:00Z",
+        "timeZone": "Europe/Copenhagen"}).json["id"]
+    link(anna, aid, state="sent", ewsItemId="AAMk/linked")
+    body = anna.get(f"/api/lookup?itemId=AAMk%2Flinked&activityId={other}").json
+    assert body["activity"]["id"] == aid and body["meeting"] == "external"
+
+
+def test_an_unknown_outlook_id_without_a_fallback_is_404_and_meeting_kind_needs_an_activity_id(anna, created):
+    assert anna.get("/api/lookup?itemId=AAMk%2Fnone").status_code == 404
+    response = anna.get("/api/lookup?itemId=x&meetingKind=external")
+    assert response.status_code == 422 and "meetingKind" in response.json["errors"]

@@ -1,5 +1,7 @@
 """Health, the OpenAPI document, and the taskpane's static files."""
 
+import pytest
+
 
 def test_healthz_answers_without_a_token(client):
     response = client.get("/healthz")
@@ -23,7 +25,8 @@ def test_the_dev_token_endpoint_exists_only_with_dev_tokens(app, client):
     assert client.post("/dev/token", json={"email": "nope"}).status_code == 422
 
 
-def test_the_dev_token_endpoint_is_absent_in_production(tmp_path, monkeypatch):
+@pytest.fixture
+def production_app(tmp_path, monkeypatch):
     from crmbridge import create_app
 
     monkeypatch.setenv("CRMBRIDGE_ENV", "production")
@@ -32,8 +35,22 @@ def test_the_dev_token_endpoint_is_absent_in_production(tmp_path, monkeypatch):
     monkeypatch.setenv("CRMBRIDGE_ENTRA_TENANTS", "72f988bf-86f1-41af-91ab-2d7cd011db47")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
     monkeypatch.delenv("CRMBRIDGE_DEV_TOKENS", raising=False)
-    app = create_app()
-    assert app.test_client().post("/dev/token", json={"email": "anna@contoso.com"}).status_code == 404
+    return create_app()
+
+
+def test_the_dev_token_endpoint_is_absent_in_production(production_app):
+    assert production_app.test_client().post("/dev/token", json={"email": "anna@contoso.com"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["preview.html", "preview.css", "src/preview.js", "fake-office/office-fake.js"])
+def test_production_serves_the_taskpane_but_not_the_development_preview(production_app, client, path):
+    def status(test_client, url):
+        with test_client.get(url) as response:  # file responses stream: close them
+            return response.status_code
+
+    assert status(client, f"/taskpane/{path}") == 200  # development serves it
+    assert status(production_app.test_client(), f"/taskpane/{path}") == 404
+    assert status(production_app.test_client(), "/taskpane/taskpane.html") == 200
 
 
 def test_the_support_page_answers_in_both_languages(client):
