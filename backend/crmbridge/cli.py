@@ -7,14 +7,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import db, devcert, doctor, drift_watch, migrations, sync
+from . import db, devcert, doctor, graph_cli, migrations
 from .api.common import forget_org_domains
 
 
 def init_app(app: Flask) -> None:
-    domains_group.add_command(drift_watch.domains_sync)
+    domains_group.add_command(graph_cli.domains_sync)
     for command in (db_group, seed_demo, serve, dev_token, domains_group, manifest, devcert.command,
-                    doctor.command, sync.sync_command, drift_watch.scan_command, drift_watch.subscriptions_group):
+                    doctor.command, graph_cli.sync_command, graph_cli.scan_command, graph_cli.subscriptions_group):
         app.cli.add_command(command)
 
 

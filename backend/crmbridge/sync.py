@@ -26,9 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 from tzlocal.windows_tz import tz_win
@@ -393,27 +390,3 @@ def run_for_request(session: Session, graph: GraphClient, org: OrgDomains, rows:
     if own_key is not None:
         report.merge(run_due(session, graph, org, organizer_key=own_key, limit=REQUEST_BACKLOG))
     return report
-
-
-@click.command("sync", help="Bring internal meetings up to date: run the waiting sync jobs (application mode).")
-@click.option("--retry-now", is_flag=True, help="Also run jobs still waiting for their retry time.")
-@click.option("--limit", type=int, default=None, help="At most this many activities.")
-@with_appcontext
-def sync_command(retry_now, limit):
-    from . import db, graph_setup
-
-    app = current_app._get_current_object()
-    try:
-        graph = graph_setup.background_client(app)
-    except graph_setup.GraphModeRefused as exc:
-        raise click.ClickException(str(exc)) from exc
-    with db.standalone_session(app) as session:
-        org = store.org_domains(session, app.config["ORG_DOMAINS"], app.config["INCLUDE_SUBDOMAINS"])
-        before = graph.requests_sent
-        report = run_due(session, graph, org, retry_now=retry_now, limit=limit)
-        waiting = session.scalar(select(SyncJobRow.id).where(SyncJobRow.done.is_(False)).limit(1))
-        forget_done(session, now() - KEEP_DONE)
-    click.echo(f"Internal meetings: {report.summary()}; {graph.requests_sent - before} Graph requests."
-               + (" Jobs are waiting for a retry." if waiting else ""))
-    if report.failed:
-        raise SystemExit(1)

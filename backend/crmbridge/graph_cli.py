@@ -1,0 +1,125 @@
+"""The Microsoft Graph commands: ``crmbridge sync``, ``scan``, ``subscriptions renew``, ``domains sync``.
+
+Background work runs with application credentials only (a delegated token belongs to one request's user).
+"""
+
+from datetime import timedelta
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import db, graph_setup, store
+from .api.common import forget_org_domains
+from .domain.classification import OrgDomains
+from .drift_watch import (
+    forget_processed_notifications,
+    mark_notifications_processed,
+    notified_mailboxes,
+    renew_subscriptions,
+    scan,
+    sync_domains,
+    watched_mailboxes,
+)
+from .graph import GraphClient
+from .models import GraphNotificationRow, SyncJobRow, now
+from .sync import KEEP_DONE, forget_done, run_due
+
+
+def _background(app: Flask) -> GraphClient:
+    try:
+        return graph_setup.background_client(app)
+    except graph_setup.GraphModeRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _org(session: Session, app: Flask) -> OrgDomains:
+    return store.org_domains(session, app.config["ORG_DOMAINS"], app.config["INCLUDE_SUBDOMAINS"])
+
+
+def _sync_domains_and_forget(session: Session, graph: GraphClient, app: Flask) -> tuple[list[str], list[str]]:
+    added, removed = sync_domains(session, graph)
+    if added or removed:
+        forget_org_domains(app)
+    return added, removed
+
+
+@click.command("sync", help="Bring internal meetings up to date: run the waiting sync jobs (application mode).")
+@click.option("--retry-now", is_flag=True, help="Also run jobs still waiting for their retry time.")
+@click.option("--limit", type=int, default=None, help="At most this many activities.")
+@with_appcontext
+def sync_command(retry_now, limit):
+    app = current_app._get_current_object()
+    graph = _background(app)
+    with db.standalone_session(app) as session:
+        org = _org(session, app)
+        before = graph.requests_sent
+        report = run_due(session, graph, org, retry_now=retry_now, limit=limit)
+        waiting = session.scalar(select(SyncJobRow.id).where(SyncJobRow.done.is_(False)).limit(1))
+        forget_done(session, now() - KEEP_DONE)
+    click.echo(f"Internal meetings: {report.summary()}; {graph.requests_sent - before} Graph requests."
+               + (" Jobs are waiting for a retry." if waiting else ""))
+    if report.failed:
+        raise SystemExit(1)
+
+
+@click.command("scan", help="Check the external meetings for drift and RSVPs (application mode).")
+@click.option("--incremental", is_flag=True, help="Only what changed since the last scan (delta links).")
+@click.option("--notified", is_flag=True, help="Only mailboxes with change notifications waiting; incremental.")
+@with_appcontext
+def scan_command(incremental, notified):
+    app = current_app._get_current_object()
+    graph = _background(app)
+    with db.standalone_session(app) as session:
+        before = graph.requests_sent
+        if not (incremental or notified):
+            added, removed = _sync_domains_and_forget(session, graph, app)
+            if added or removed:
+                click.echo(f"Organization domains from Graph: {len(added)} added, {len(removed)} removed.")
+        org = _org(session, app)
+        at = now()
+        up_to = session.scalar(select(func.max(GraphNotificationRow.id))) or 0  # later ones wait for next time
+        mailboxes = notified_mailboxes(session) if notified else watched_mailboxes(session, at)
+        with click.progressbar(length=len(mailboxes), label="Checking meetings", show_pos=True) as bar:
+            stats = scan(session, graph, org, at=at, window_days=app.config["SCAN_WINDOW_DAYS"],
+                         full=not (incremental or notified), mailboxes=mailboxes,
+                         after_each=lambda mailbox: bar.update(1))
+        mark_notifications_processed(session, [m for m in mailboxes if m not in stats.failed], up_to)
+        forget_processed_notifications(session, at - timedelta(days=1))
+        stats.requests = graph.requests_sent - before
+    click.echo(stats.summary() + ".")
+    if stats.failed:
+        raise SystemExit(1)
+
+
+@click.group("subscriptions", help="Graph change notifications on the organizers' calendars.")
+def subscriptions_group():
+    pass
+
+
+@subscriptions_group.command("renew", help="Create or renew a subscription per watched organizer (run twice a day).")
+@with_appcontext
+def subscriptions_renew():
+    app = current_app._get_current_object()
+    url, secret = app.config["GRAPH_NOTIFICATION_URL"], app.config["GRAPH_CLIENT_STATE"]
+    if not url or not secret:
+        raise click.ClickException("Set CRMBRIDGE_GRAPH_NOTIFICATION_URL and CRMBRIDGE_GRAPH_CLIENT_STATE first.")
+    graph = _background(app)
+    with db.standalone_session(app) as session:
+        report = renew_subscriptions(session, graph, watched_mailboxes(session, now()), url, secret)
+    click.echo(f"Subscriptions: {report.summary()}.")
+    if report.failed:
+        raise SystemExit(1)
+
+
+@click.command("sync", help="Store the organization's verified domains from Microsoft Graph.")
+@with_appcontext
+def domains_sync():
+    app = current_app._get_current_object()
+    graph = _background(app)
+    with db.standalone_session(app) as session:
+        added, removed = _sync_domains_and_forget(session, graph, app)
+    click.echo(f"Organization domains from Graph: {', '.join(added) or 'none'} added, "
+               f"{', '.join(removed) or 'none'} removed.")
