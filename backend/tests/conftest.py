@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+import responses
 
 from crmbridge import create_app, migrations
 from crmbridge.auth import dev_tokens
@@ -58,6 +59,13 @@ def app(request, database_url):
     from crmbridge import db
 
     db.engine(app).dispose()
+
+
+@pytest.fixture
+def rsps():
+    """Microsoft endpoints answered at the HTTP boundary; every stubbed request must be called."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
 
 
 @pytest.fixture

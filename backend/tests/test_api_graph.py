@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import responses
 from conftest import Api, activity_json, token_for
 
 from crmbridge import db, doctor, drift_watch, graph_setup
@@ -159,12 +158,6 @@ def tokens(monkeypatch):
                         lambda scopes: asked.append(("user", scopes)) or "user-token")
     monkeypatch.setattr("crmbridge.auth.graph_tokens.app_graph_token", lambda: asked.append(("app",)) or "app-token")
     return asked
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 ORGANIZATION = "https://graph.microsoft.com/v1.0/organization?$select=verifiedDomains"

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import responses
 from conftest import activity_json
 
 from crmbridge import db, drift_watch, graph_setup
@@ -28,12 +27,6 @@ WINDOW = drift_watch.scan_window(AT, 60)
 DELTA = f"{USER}/calendarView/delta"
 DELTA_LINK = f"{DELTA}?$deltatoken=round1"
 ORG = OrgDomains.of(["contoso.com"])
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 @pytest.fixture

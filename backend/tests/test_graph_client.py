@@ -37,12 +37,6 @@ class UpperBoundJitter(random.Random):
 
 
 @pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
 def sleeps():
     return []
 

@@ -6,7 +6,6 @@ from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-import responses
 from conftest import activity_json
 
 from crmbridge import db, linking
@@ -18,12 +17,6 @@ BASE = "https://graph.microsoft.com/v1.0"
 USER = f"{BASE}/users/anna@contoso.com"
 START, END = "2030-03-04T08:00:00Z", "2030-03-04T09:00:00Z"
 SINCE = datetime(2030, 3, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from urllib.parse import unquote
 
 import pytest
 import requests
-import responses
 from conftest import Api, activity_json, token_for
 
 from crmbridge import db, graph_setup, sync
@@ -24,12 +23,6 @@ EVENTS = f"{BASE}/users/anna@contoso.com/events"
 NOTES = "Internal only: discount up to 12 %"
 START, END = "2030-03-04T09:00:00+01:00", "2030-03-04T10:00:00+01:00"
 ORG = OrgDomains.of(["contoso.com"])
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
 
 
 @pytest.fixture
