@@ -30,6 +30,23 @@ def static_file(filename: str = "taskpane.html"):
     return send_from_directory(folder, filename, max_age=max_age)
 
 
+@bp.get("/taskpane/config.json")
+def sign_in_config():
+    """What the taskpane needs to sign in: public values only (client id, API scope, authority)."""
+    config = current_app.config
+    client_id = config.get("ENTRA_CLIENT_ID") or None
+    app_id_uri = config.get("ENTRA_APP_ID_URI") or None
+    tenants = config.get("ENTRA_TENANTS") or []
+    tenant = tenants[0] if len(tenants) == 1 else "organizations"
+    body = {
+        "clientId": client_id,
+        "apiScope": f"{app_id_uri}/access_as_user" if client_id and app_id_uri else None,
+        "authority": f"https://login.microsoftonline.com/{tenant}",
+        "devTokens": bool(config["DEV_TOKENS"]) and config["CRMBRIDGE_ENV"] != "production",
+    }
+    return jsonify(body), 200, {"Cache-Control": "no-store"}
+
+
 @bp.get("/")
 def home():
     """The manifest's SupportUrl: what crmbridge is, for an admin or organizer who follows the link."""

@@ -33,6 +33,7 @@ def production_app(tmp_path, monkeypatch):
     monkeypatch.setenv("CRMBRIDGE_SECRET_KEY", "k" * 40)
     monkeypatch.setenv("CRMBRIDGE_ENTRA_CLIENT_ID", "6b1f3c1e-8e0a-4d57-9d3b-1f0b6a3c2d11")
     monkeypatch.setenv("CRMBRIDGE_ENTRA_TENANTS", "72f988bf-86f1-41af-91ab-2d7cd011db47")
+    monkeypatch.setenv("CRMBRIDGE_PUBLIC_URL", "https://crm.example.com")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'p.sqlite3'}")
     monkeypatch.delenv("CRMBRIDGE_DEV_TOKENS", raising=False)
     return create_app()
@@ -56,3 +57,19 @@ def test_production_serves_the_taskpane_but_not_the_development_preview(producti
 def test_the_support_page_answers_in_both_languages(client):
     text = client.get("/").get_data(as_text=True)
     assert "administrator" in text and "Kontakt din administrator" in text
+
+
+def test_the_sign_in_configuration_in_development_has_no_client_and_allows_dev_tokens(client):
+    response = client.get("/taskpane/config.json")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json == {"clientId": None, "apiScope": None,
+                             "authority": "https://login.microsoftonline.com/organizations", "devTokens": True}
+
+
+def test_the_sign_in_configuration_in_production_names_the_api_scope_and_the_tenant(production_app):
+    assert production_app.test_client().get("/taskpane/config.json").json == {
+        "clientId": "6b1f3c1e-8e0a-4d57-9d3b-1f0b6a3c2d11",
+        "apiScope": "api://crm.example.com/6b1f3c1e-8e0a-4d57-9d3b-1f0b6a3c2d11/access_as_user",
+        "authority": "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "devTokens": False,
+    }

@@ -19,6 +19,14 @@
  *                      customProperties: {name: value}, missing: ["requiredAttendees", ...]  (left undefined)
  *                    }
  *   holdReads        true: asynchronous reads wait until __officeFake.release() (to observe loading states)
+ *   requirements may also name the sign-in sets: {"NestedAppAuth": "1.1", "IdentityAPI": "1.3", "DialogApi": "1.2"}
+ *   nestedAppAuth    {silent: OUTCOME, popup: OUTCOME}: Outlook's broker for MSAL.js (window.nestedAppAuthBridge),
+ *                    answering GetToken (silent) and GetTokenPopup; OUTCOME is {accessToken, expiresIn} or
+ *                    {error: "USER_INTERACTION_REQUIRED" | "USER_CANCEL" | ..., code}. Its ID token is
+ *                    __officeFake.idToken, which must never reach the backend.
+ *   legacyAuth       OUTCOME for Office.auth.getAccessToken: {accessToken} or {error: 13012}
+ *   dialog           what the page opened by Office.context.ui.displayDialogAsync does: {message: {...}} (sent
+ *                    to the pane as JSON by messageParent) or {event: 12006} (closed by the organizer)
  *   hangs            ["item.loadCustomPropertiesAsync", ...]  calls whose callback never comes (a stuck Outlook)
  *   failures         {"item.saveAsync": "message", ...}  calls that fail with that message
  *
@@ -34,7 +42,11 @@
   const Enums = {
     AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
     CoercionType: { Text: "text", Html: "html" },
-    EventType: { ItemChanged: "olkItemSelectedChanged" },
+    EventType: {
+      ItemChanged: "olkItemSelectedChanged",
+      DialogMessageReceived: "dialogMessageReceived",
+      DialogEventReceived: "dialogEventReceived",
+    },
     HostType: { Outlook: "Outlook", Word: "Word", Excel: "Excel" },
     PlatformType: { PC: "PC", OfficeOnline: "OfficeOnline", Mac: "Mac" },
     MailboxEnums: {
@@ -397,6 +409,125 @@
     return mailbox;
   }
 
+  // ----------------------------------------------------------------- sign-in
+
+  function base64url(value) {
+    return btoa(unescape(encodeURIComponent(JSON.stringify(value))))
+      .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  /** An unsigned ID token, as Entra's would read: for the add-in (aud), about the Outlook user. */
+  function idTokenFor(clientId, profile) {
+    const now = Math.floor(Date.now() / 1000);
+    const tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    return [
+      base64url({ typ: "JWT", alg: "none" }),
+      base64url({
+        aud: clientId, iss: `https://login.microsoftonline.com/${tid}/v2.0`, tid,
+        oid: "00000000-0000-0000-0000-00000000fa4e", sub: "fake-subject", iat: now, nbf: now, exp: now + 3600,
+        preferred_username: profile.emailAddress, name: profile.displayName, ver: "2.0",
+      }),
+      "fake-signature",
+    ].join(".");
+  }
+
+  /** Outlook's side of nested app authentication: the bridge MSAL.js talks to (GetInitContext, GetToken...). */
+  function installNestedAppAuth(outcomes, profile) {
+    const listeners = [];
+    const fake = window.__officeFake;
+    fake.signInOutcomes = outcomes; // a test may change what the broker answers next
+    window.nestedAppAuthBridge = {
+      addEventListener(name, callback) { if (name === "message") listeners.push(callback); },
+      removeEventListener(name, callback) {
+        const at = listeners.indexOf(callback);
+        if (at >= 0) listeners.splice(at, 1);
+      },
+      postMessage(text) {
+        const request = JSON.parse(text);
+        const params = request.tokenParams || {};
+        record(`nestedAppAuth.${request.method}`, request.tokenParams ? [{
+          clientId: params.clientId, authority: params.authority, scope: params.scope, claims: params.claims,
+        }] : []);
+        let answer;
+        if (request.method === "GetInitContext") {
+          answer = { success: true, initContext: { sdkName: "office-fake", sdkVersion: "1.0.0", capabilities: {} } };
+        } else {
+          const outcome = (request.method === "GetTokenPopup" ? outcomes.popup : outcomes.silent) || {};
+          if (outcome.accessToken) {
+            fake.idToken = idTokenFor(params.clientId, profile);
+            const claims = JSON.parse(atob(fake.idToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+            answer = {
+              success: true,
+              token: {
+                access_token: outcome.accessToken, expires_in: outcome.expiresIn || 3600, id_token: fake.idToken,
+                properties: null, scope: params.scope,
+              },
+              account: {
+                homeAccountId: `${claims.oid}.${claims.tid}`, environment: "login.microsoftonline.com",
+                tenantId: claims.tid, username: profile.emailAddress, localAccountId: claims.oid,
+                name: profile.displayName,
+              },
+            };
+          } else {
+            answer = {
+              success: false,
+              error: { status: outcome.error || "PERSISTENT_ERROR", code: outcome.code || "", description: "fake" },
+            };
+          }
+        }
+        const response = JSON.stringify({
+          messageType: "NestedAppAuthResponse", requestId: request.requestId, ...answer,
+        });
+        setTimeout(() => listeners.slice().forEach((listener) => listener(response)), 0);
+      },
+    };
+  }
+
+  /** Office.auth.getAccessToken: legacy single sign-on, answered from the scenario. */
+  function getAccessToken(options) {
+    record("auth.getAccessToken", [options || {}]);
+    const outcome = scenario.legacyAuth || { error: 13000 };
+    return new Promise((resolve, reject) => setTimeout(() => {
+      if (outcome.accessToken) resolve(outcome.accessToken);
+      else reject({ code: outcome.error, name: "Error", message: `fake getAccessToken error ${outcome.error}` });
+    }, 0));
+  }
+
+  /** Office.context.ui: the dialog API. The dialog's page is not loaded: the scenario says what it answers. */
+  function buildUi() {
+    return {
+      displayDialogAsync(url, options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record("ui.displayDialogAsync", [url, opts]);
+        const dialogHandlers = {};
+        const dialog = {
+          addEventHandler(eventType, handler) { dialogHandlers[eventType] = handler; },
+          close() { record("dialog.close", []); },
+        };
+        const plan = scenario.dialog || { event: 12006 };
+        if (plan.error) {
+          setTimeout(() => cb({ status: "failed", error: { code: plan.error, message: "fake dialog error" } }), 0);
+          return;
+        }
+        setTimeout(() => {
+          cb({ status: "succeeded", value: dialog });
+          setTimeout(() => {
+            if (plan.message) {
+              const handler = dialogHandlers[Enums.EventType.DialogMessageReceived];
+              if (handler) handler({ message: JSON.stringify(plan.message), origin: window.location.origin });
+            } else {
+              const handler = dialogHandlers[Enums.EventType.DialogEventReceived];
+              if (handler) handler({ error: plan.event });
+            }
+          }, 0);
+        }, 0);
+      },
+      messageParent(message, options) {
+        record("ui.messageParent", [message].concat(options ? [options] : []));
+      },
+    };
+  }
+
   // ------------------------------------------------------------------ Office
 
   const Office = Object.assign({}, Enums, {
@@ -409,6 +540,7 @@
       });
     },
   });
+  Office.auth = { getAccessToken };
   window.Office = Office;
 
   function start(given) {
@@ -418,13 +550,17 @@
       displayLanguage: scenario.displayLanguage || "en-US",
       requirements: { isSetSupported },
       mailbox: buildMailbox(),
+      ui: buildUi(),
     };
+    if (scenario.nestedAppAuth) installNestedAppAuth(scenario.nestedAppAuth, Office.context.mailbox.userProfile);
     readyResolve();
   }
 
   /** Controls for tests and the preview; not part of Office.js. */
   window.__officeFake = {
     calls,
+    idToken: null,
+    signInOutcomes: null,
     item: itemState,
     release() {
       holding = false;

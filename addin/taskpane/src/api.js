@@ -5,6 +5,7 @@
  */
 
 export const ROUTES = {
+  authConfig: { method: "GET", path: () => "/taskpane/config.json" },
   devToken: { method: "POST", path: () => "/dev/token" },
   lookup: { method: "POST", path: () => "/api/lookup" },
   listActivities: { method: "GET", path: () => "/api/activities" },
@@ -12,6 +13,7 @@ export const ROUTES = {
   drift: { method: "POST", path: ({ id }) => `/api/activities/${id}/drift` },
   reconcile: { method: "POST", path: ({ id }) => `/api/activities/${id}/reconcile` },
   recordLink: { method: "POST", path: ({ id }) => `/api/activities/${id}/links` },
+  outOfSync: { method: "GET", path: () => "/api/drift" },
 };
 
 const TIMEOUT_MS = 15000;
@@ -24,13 +26,17 @@ const CODES = {
 };
 
 export class ApiError extends Error {
-  /** `status` is the HTTP status (0 when there was no answer); `fields` maps field paths to messages. */
-  constructor({ status = 0, code = "unknown", message = "", fields = {} } = {}) {
+  /**
+   * `status` is the HTTP status (0 when there was no answer); `fields` maps field paths to messages; `claims` is
+   * Microsoft Entra ID's claims challenge that came with a 401 (more sign-in is needed: MFA, consent), else null.
+   */
+  constructor({ status = 0, code = "unknown", message = "", fields = {}, claims = null } = {}) {
     super(message || code);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.claims = claims;
   }
 }
 
@@ -51,11 +57,25 @@ async function readJson(response) {
   }
 }
 
-function errorFrom(status, body) {
+/** The claims of `WWW-Authenticate: Bearer error="insufficient_claims", claims="<base64>"`, else null. */
+export function claimsFromChallenge(header) {
+  if (!header || !/error="insufficient_claims"/.test(header)) return null;
+  const match = /claims="([A-Za-z0-9+/=]+)"/.exec(header);
+  if (!match) return null;
+  try {
+    return new TextDecoder().decode(Uint8Array.from(atob(match[1]), (c) => c.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+}
+
+function errorFrom(status, body, headers) {
   const code = CODES[status] ?? (status >= 500 ? "server" : "invalid");
   const message = typeof body?.message === "string" ? body.message : `HTTP ${status}`;
   const fields = body && typeof body.errors === "object" && body.errors !== null ? body.errors : {};
-  return new ApiError({ status, code, message, fields });
+  const claims = status !== 401 ? null
+    : (typeof body?.claims === "string" && body.claims) || claimsFromChallenge(headers.get("WWW-Authenticate"));
+  return new ApiError({ status, code, message, fields, claims });
 }
 
 /**
@@ -93,16 +113,27 @@ export async function request(name, { params = {}, query, body, etag, token } = 
     } catch (error) {
       throw new NetworkError(controller.signal.aborted ? "timeout" : "network", String(error?.message ?? error));
     }
-    if (!response.ok) throw errorFrom(response.status, data);
+    if (!response.ok) throw errorFrom(response.status, data, response.headers);
     return { data, etag: response.headers.get("ETag") };
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** The calls the taskpane makes, each signed with a token from `getToken()`. */
+/**
+ * The calls the taskpane makes, each signed with a token from `getToken()`. A 401 with a claims challenge (Entra
+ * wants more from the organizer: another factor, consent) gets a token signed in interactively with those claims
+ * and the call is made once more; any other 401 goes to the organizer, who signs in again.
+ */
 export function createClient(getToken) {
-  const signed = async (name, options = {}) => request(name, { ...options, token: await getToken() });
+  const signed = async (name, options = {}) => {
+    try {
+      return await request(name, { ...options, token: await getToken() });
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401 || !error.claims) throw error;
+      return request(name, { ...options, token: await getToken({ claims: error.claims }) });
+    }
+  };
   return {
     lookup: (body) => signed("lookup", { body }),
     listActivities: (query) => signed("listActivities", { query }),
@@ -110,5 +141,6 @@ export function createClient(getToken) {
     drift: (id, snapshot) => signed("drift", { params: { id }, body: snapshot }),
     reconcile: (id, body, etag) => signed("reconcile", { params: { id }, body, etag }),
     recordLink: (id, body) => signed("recordLink", { params: { id }, body }),
+    outOfSync: () => signed("outOfSync"),
   };
 }

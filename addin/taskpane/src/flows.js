@@ -15,6 +15,24 @@ function withSnapshot(query, snapshot) {
   return snapshot ? { ...query, snapshot } : query;
 }
 
+/**
+ * The one lookup for the open meeting: the item's id (when Outlook has one) with the custom property's activity id
+ * and meeting kind as the fallback, or null when there is neither. The snapshot goes along when the meeting may be
+ * the external one: only that one is compared with the CRM. A custom property without a kind (or the internal
+ * kind) could name the activity of the internal meeting, which must not be compared.
+ */
+export function lookupQuery({ ids, snapshot }) {
+  const query = {};
+  if (ids.itemId) query.itemId = ids.itemId;
+  if (ids.activityId) {
+    query.activityId = ids.activityId;
+    if (ids.meetingKind === "internal" || ids.meetingKind === "external") query.meetingKind = ids.meetingKind;
+  }
+  if (!query.itemId && !query.activityId) return null;
+  const mayBeExternal = query.activityId ? query.meetingKind === "external" : true;
+  return mayBeExternal ? withSnapshot(query, snapshot) : query;
+}
+
 function activityIdFrom(value) {
   const id = Number(value);
   return Number.isInteger(id) && id > 0 ? id : null;
@@ -37,7 +55,7 @@ export function createFlows({ store, api, auth }) {
   const get = () => store.get();
   const update = (patch) => store.update(patch);
 
-  /** Read the open meeting and find its CRM activity: one lookup by the item's id, else by the custom property. */
+  /** Read the open meeting and find its CRM activity: one lookup, by the item's id and the custom property. */
   async function open() {
     const gen = ++generation;
     const live = () => gen === generation;
@@ -79,31 +97,44 @@ export function createFlows({ store, api, auth }) {
     return values;
   }
 
+  /**
+   * One lookup: the backend tries the link recorded for the item's id first (its record is the truth, DESIGN 3),
+   * then the activity id of the custom property, a hint. A meeting with neither is not linked.
+   */
   async function find(live) {
-    const { ids, snapshot } = get();
+    const query = lookupQuery(get());
+    if (!query) {
+      await findUnlinked(live);
+      return;
+    }
     try {
       let found = null;
-      if (ids.itemId) {
-        // The backend's link record is the truth; the custom property is only a hint (DESIGN 3).
-        found = await api.lookup(withSnapshot({ itemId: ids.itemId }, snapshot)).catch((error) => {
-          if (error.status === 404) return null;
-          throw error;
-        });
-      }
-      if (!found && ids.activityId) {
-        // Only the external meeting is compared; the internal one has colleagues, not customers, as attendees.
-        const query = { activityId: ids.activityId };
-        found = await api.lookup(ids.meetingKind === "external" ? withSnapshot(query, snapshot) : query);
+      try {
+        found = await api.lookup(query);
+      } catch (error) {
+        // Not found by the item's id alone: not linked. With an activity id, that activity is not the caller's.
+        if (!(error.status === 404 && !query.activityId)) throw error;
       }
       if (!live()) return;
       if (found) {
         update({ phase: "linked", lookup: found.data, error: null });
         return;
       }
-      await findCandidates(live);
+      await findUnlinked(live);
     } catch (error) {
       if (live()) update({ phase: "error", error });
     }
+  }
+
+  /** Not linked: candidates to link it to, and beside them the organizer's meetings that are out of sync. */
+  async function findUnlinked(live) {
+    update({ phase: "not-linked", candidates: null, outOfSync: null });
+    await Promise.all([
+      findCandidates(live).catch((error) => {
+        if (live()) update({ phase: "error", error });
+      }),
+      findOutOfSync(live),
+    ]);
   }
 
   /** Not linked: the organizer's activities around the meeting's time (a new meeting: the coming month). */
@@ -112,9 +143,18 @@ export function createFlows({ store, api, auth }) {
     const near = !isNew && meeting.start instanceof Date;
     const from = near ? new Date(meeting.start.getTime() - DAY) : new Date(Date.now() - HOUR);
     const to = near ? new Date((meeting.end ?? meeting.start).getTime() + DAY) : new Date(Date.now() + 30 * DAY);
-    update({ phase: "not-linked", candidates: null });
     const { data } = await api.listActivities({ from: from.toISOString(), to: to.toISOString(), pageSize: "50" });
     if (live()) update({ candidates: { near, items: data.items || [] } });
+  }
+
+  /** The organizer's external meetings that differ from the CRM (GET /api/drift); a failure stays in its section. */
+  async function findOutOfSync(live) {
+    try {
+      const { data } = await api.outOfSync();
+      if (live()) update({ outOfSync: { items: data?.items || [] } });
+    } catch (error) {
+      if (live()) update({ outOfSync: { items: [], error } });
+    }
   }
 
   /** Run one action at a time; its failure becomes a notice, the pane stays as it was. */

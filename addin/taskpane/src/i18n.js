@@ -93,6 +93,8 @@ const en = {
   "field.allDay": "All day",
   "field.cancelled": "Cancelled",
   "field.externalAttendees": "External participants",
+  "field.deleted": "Deleted",
+  "field.unreadable": "Unreadable in Outlook",
   "value.yes": "Yes",
   "value.no": "No",
   "value.empty": "(none)",
@@ -102,6 +104,7 @@ const en = {
   "response.notResponded": "No response",
   "response.organizer": "Organizer",
   "response.tentativelyAccepted": "Tentative",
+  "response.tentative": "Tentative",
   "response.accepted": "Accepted",
   "response.declined": "Declined",
   "response.notInCrm": "not in the CRM",
@@ -111,6 +114,13 @@ const en = {
   "notLinked.pickUpcoming": "Pick one of your upcoming activities:",
   "notLinked.none": "You have no CRM activities around this time.",
   "notLinked.linkTo": "Link to {subject}, {when}",
+
+  "outOfSync.heading": "Your meetings out of sync",
+  "outOfSync.none": "Your meetings with external participants all match the CRM.",
+  "outOfSync.failed": "The list of meetings out of sync could not be loaded.",
+  "outOfSync.differs": "Differs in: {list}",
+  "outOfSync.cancelled": "Cancelled in Outlook",
+  "outOfSync.deleted": "Deleted in Outlook",
 
   "error.title": "Something stopped CRM Bridge",
   "error.network": "CRM Bridge cannot be reached. Check your connection and try again.",
@@ -128,6 +138,10 @@ const en = {
   "error.unsupported": "This version of Outlook cannot do this. Update Outlook, or use Outlook on the web.",
   "error.tooMany": "There are more than 100 external participants, more than Outlook's form takes. Create a new meeting and use CRM Bridge to fill it in instead.",
   "error.no-user": "Outlook did not say who you are. Close and reopen the pane.",
+  "error.sign-in-cancelled": "You cancelled signing in. Sign in to use CRM Bridge.",
+  "error.sign-in-failed": "Microsoft could not sign you in ({detail}). Sign in again; if it keeps happening, contact your administrator.",
+  "error.sign-in-unavailable": "CRM Bridge is not set up for Microsoft sign-in yet. Contact your administrator.",
+  "error.sign-in-unsupported": "This version of Outlook cannot sign you in to CRM Bridge. Update Outlook, or use Outlook on the web.",
   "error.unknown": "Something unexpected happened. Try again; if it keeps happening, contact your administrator.",
 };
 
@@ -221,6 +235,8 @@ const da = {
   "field.allDay": "Hele dagen",
   "field.cancelled": "Aflyst",
   "field.externalAttendees": "Eksterne deltagere",
+  "field.deleted": "Slettet",
+  "field.unreadable": "Kan ikke læses i Outlook",
   "value.yes": "Ja",
   "value.no": "Nej",
   "value.empty": "(intet)",
@@ -230,6 +246,7 @@ const da = {
   "response.notResponded": "Intet svar",
   "response.organizer": "Mødeindkalder",
   "response.tentativelyAccepted": "Foreløbig",
+  "response.tentative": "Foreløbig",
   "response.accepted": "Accepteret",
   "response.declined": "Afvist",
   "response.notInCrm": "ikke i CRM",
@@ -239,6 +256,13 @@ const da = {
   "notLinked.pickUpcoming": "Vælg en af dine kommende aktiviteter:",
   "notLinked.none": "Du har ingen CRM-aktiviteter omkring dette tidspunkt.",
   "notLinked.linkTo": "Knyt til {subject}, {when}",
+
+  "outOfSync.heading": "Dine møder, der ikke passer med CRM",
+  "outOfSync.none": "Alle dine møder med eksterne deltagere passer med CRM.",
+  "outOfSync.failed": "Listen over møder, der ikke passer med CRM, kunne ikke hentes.",
+  "outOfSync.differs": "Afviger i: {list}",
+  "outOfSync.cancelled": "Aflyst i Outlook",
+  "outOfSync.deleted": "Slettet i Outlook",
 
   "error.title": "Noget stoppede CRM Bridge",
   "error.network": "CRM Bridge kan ikke nås. Tjek din forbindelse, og prøv igen.",
@@ -256,6 +280,10 @@ const da = {
   "error.unsupported": "Denne version af Outlook kan ikke gøre dette. Opdater Outlook, eller brug Outlook på nettet.",
   "error.tooMany": "Der er over 100 eksterne deltagere, og det er flere, end Outlooks formular kan rumme. Opret i stedet et nyt møde, og lad CRM Bridge udfylde det.",
   "error.no-user": "Outlook oplyste ikke, hvem du er. Luk og åbn ruden igen.",
+  "error.sign-in-cancelled": "Du afbrød login. Log ind for at bruge CRM Bridge.",
+  "error.sign-in-failed": "Microsoft kunne ikke logge dig ind ({detail}). Log ind igen; kontakt din administrator, hvis det bliver ved.",
+  "error.sign-in-unavailable": "CRM Bridge er endnu ikke sat op til login med Microsoft. Kontakt din administrator.",
+  "error.sign-in-unsupported": "Denne version af Outlook kan ikke logge dig ind i CRM Bridge. Opdater Outlook, eller brug Outlook på nettet.",
   "error.unknown": "Der skete noget uventet. Prøv igen; kontakt din administrator, hvis det bliver ved.",
 };
 
@@ -296,6 +324,10 @@ const API_MESSAGES = {
   server: ["error.server", "retry"],
   unavailable: ["error.unavailable", "retry"],
   "no-user": ["error.no-user", null],
+  "sign-in-cancelled": ["error.sign-in-cancelled", "sign-in"],
+  "sign-in-failed": ["error.sign-in-failed", "sign-in"],
+  "sign-in-unavailable": ["error.sign-in-unavailable", null],
+  "sign-in-unsupported": ["error.sign-in-unsupported", null],
 };
 
 const OFFICE_MESSAGES = {

@@ -1,10 +1,14 @@
 /*
  * Start-up: show the skeleton at once, wait for Office, check the host and the item, then wire the store, the
  * flows and the view together. Opening another item (ItemChanged) starts over.
+ *
+ * The entry point esbuild bundles into dist/main.js (scripts/lib/bundle.sh), with MSAL.js from npm.
  */
 
+import { createNestablePublicClientApplication, InteractionRequiredAuthError } from "@azure/msal-browser";
+
 import { createClient } from "./api.js";
-import { getToken } from "./auth.js";
+import { createAuth } from "./auth.js";
 import { createFlows } from "./flows.js";
 import { setLanguage, setWallClock } from "./i18n.js";
 import * as office from "./office.js";
@@ -40,7 +44,14 @@ async function start() {
     store.update({ phase: "too-old" });
     return;
   }
-  flows = createFlows({ store, api: createClient(getToken), auth: { getToken } });
+  const auth = createAuth({
+    msal: {
+      createNestablePublicClientApplication,
+      isInteractionRequired: (error) => error instanceof InteractionRequiredAuthError,
+    },
+    office,
+  });
+  flows = createFlows({ store, api: createClient(auth.getToken), auth });
   office.onItemChanged(() => flows.open());
   await flows.open();
 }

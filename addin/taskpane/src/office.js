@@ -8,13 +8,17 @@ export const TIMEOUT_MS = 5000;
 const MAX_RECIPIENTS_PER_CALL = 100;
 
 export class OfficeError extends Error {
-  /** `code`: "timeout", "failed", "unsupported" or "too-many"; `detail`: Outlook's own words, if any. */
-  constructor(code, operation, detail = "") {
+  /**
+   * `code`: "timeout", "failed", "unsupported", "too-many" or "cancelled" (the organizer closed a sign-in);
+   * `detail`: Outlook's own words, if any; `officeCode`: Office's numeric error code, if it gave one.
+   */
+  constructor(code, operation, detail = "", officeCode = null) {
     super(`${operation}: ${code}${detail ? ` (${detail})` : ""}`);
     this.name = "OfficeError";
     this.code = code;
     this.operation = operation;
     this.detail = detail;
+    this.officeCode = officeCode;
   }
 }
 
@@ -373,4 +377,72 @@ export async function saveNewItem(item) {
   const saved = await callAsync("saveAsync", (done) => item.saveAsync(done));
   const id = await composeItemId(item).catch(() => undefined);
   return id || saved || null;
+}
+
+// --------------------------------------------------------------- sign-in
+
+/** Nested app authentication: Outlook itself hands MSAL.js the tokens (docs-pr: enable-nested-app-authentication). */
+export function supportsNestedAppAuth() {
+  return supports("1.1", "NestedAppAuth");
+}
+
+export function supportsLegacySso() {
+  return supports("1.3", "IdentityAPI") && typeof office()?.auth?.getAccessToken === "function";
+}
+
+const SIGN_IN_CANCELLED = 13002; // getAccessToken: the organizer cancelled signing in or consent
+
+/**
+ * Legacy Office single sign-on: Office's access token for the add-in's own API (the manifest's WebApplicationInfo
+ * names it; Office asks for its access_as_user scope). `authChallenge` passes Entra's claims challenge on.
+ * No timeout: Office may be waiting for the organizer to sign in.
+ */
+export async function legacyAccessToken({ authChallenge = null } = {}) {
+  const options = { allowSignInPrompt: true, allowConsentPrompt: true };
+  if (authChallenge) options.authChallenge = authChallenge;
+  try {
+    return await office().auth.getAccessToken(options);
+  } catch (error) {
+    const code = Number(error?.code) || null;
+    throw new OfficeError(code === SIGN_IN_CANCELLED ? "cancelled" : "failed", "auth.getAccessToken",
+      String(error?.message || error?.name || code || ""), code);
+  }
+}
+
+export function supportsDialog() {
+  return supports("1.1", "DialogApi") && typeof office()?.context?.ui?.displayDialogAsync === "function";
+}
+
+const DIALOG_CLOSED = 12006; // the organizer closed the dialog
+
+/**
+ * Open `url` (a page of this add-in) in an Office dialog and resolve with the first message it sends with
+ * messageParent; the dialog is closed then. A message from another origin (DialogOrigin 1.2 tells) is ignored.
+ */
+export function dialogMessage(url, { height = 60, width = 30 } = {}) {
+  const enums = office()?.EventType || {};
+  return new Promise((resolve, reject) => {
+    const opened = (result) => {
+      if (failed(result)) {
+        const code = Number(result.error?.code) || null;
+        reject(new OfficeError("failed", "displayDialogAsync", String(result.error?.message || code || ""), code));
+        return;
+      }
+      const dialog = result.value;
+      dialog.addEventHandler(enums.DialogMessageReceived ?? "dialogMessageReceived", (arg) => {
+        if (arg?.origin && arg.origin !== window.location.origin) return;
+        dialog.close();
+        resolve(String(arg?.message ?? ""));
+      });
+      dialog.addEventHandler(enums.DialogEventReceived ?? "dialogEventReceived", (arg) => {
+        const code = Number(arg?.error) || null;
+        reject(new OfficeError(code === DIALOG_CLOSED ? "cancelled" : "failed", "dialog", String(code ?? ""), code));
+      });
+    };
+    try {
+      office().context.ui.displayDialogAsync(url, { height, width }, opened);
+    } catch (error) {
+      reject(new OfficeError("failed", "displayDialogAsync", String(error?.message ?? error)));
+    }
+  });
 }

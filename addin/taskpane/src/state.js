@@ -19,6 +19,7 @@ export function initialState() {
     ids: { itemId: null, activityId: null, meetingKind: null },
     lookup: null, // the backend's answer: activity, etag, meeting, state, externalMeeting, drift
     candidates: null, // {near: boolean, items: [...]} when the meeting is not linked
+    outOfSync: null, // {items: [...], error?} the organizer's meetings out of sync (GET /api/drift), when not linked
     error: null, // what stopped the pane from showing the activity
     busy: null, // the action now running
     notice: null, // {tone: "success" | "error" | "info", key, params, error}

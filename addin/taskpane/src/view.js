@@ -259,6 +259,7 @@ export function createView(dispatch) {
   // ------------------------------------------------------------------ lower
 
   function renderLower(state) {
+    if (state.phase === "not-linked") return [renderOutOfSync(state.outOfSync)];
     if (state.phase !== "linked" || !state.lookup) return [];
     const parts = [];
     if (state.instructions?.length) parts.push(renderInstructions(state));
@@ -300,6 +301,43 @@ export function createView(dispatch) {
           className: `response__answer response__answer--${r.response}`, text: t(`response.${r.response}`),
         }),
         r.inCrm ? null : el("span", { className: "response__note", text: ` (${t("response.notInCrm")})` })))));
+  }
+
+  /** The organizer's meetings with externals that differ from the CRM, as Microsoft Graph last showed them. */
+  function renderOutOfSync(outOfSync) {
+    const section = el("section", { className: "out-of-sync", "aria-labelledby": "out-of-sync-heading" },
+      el("h2", { id: "out-of-sync-heading", text: t("outOfSync.heading") }));
+    if (!outOfSync) {
+      section.append(skeletonLines(2));
+    } else if (outOfSync.error) {
+      section.append(el("p", { className: "muted", text: t("outOfSync.failed") }));
+    } else if (!outOfSync.items.length) {
+      section.append(el("p", { className: "muted", text: t("outOfSync.none") }));
+    } else {
+      section.append(el("ul", { className: "out-of-sync__list" }, outOfSync.items.map(renderOutOfSyncItem)));
+    }
+    return section;
+  }
+
+  function renderOutOfSyncItem(item) {
+    const gone = ["cancelled", "deleted"].includes(item.meetingState) ? item.meetingState : null;
+    // A cancelled or deleted meeting says so on its own line, not once more among the differences.
+    const fields = item.differences.filter((d) => d.field !== gone).map((d) => t(`field.${d.field}`));
+    const state = gone ? t(`outOfSync.${gone}`) : null;
+    const responses = (item.responses || []).map((r) => el("li", { className: "response" },
+      el("span", { className: "response__who", text: r.displayName || r.email }),
+      " ",
+      el("span", {
+        className: `response__answer response__answer--${r.response}`, text: t(`response.${r.response}`),
+      }),
+      r.inCrm ? null : el("span", { className: "response__note", text: ` (${t("response.notInCrm")})` })));
+    return el("li", { className: "out-of-sync__item" },
+      el("p", { className: "out-of-sync__subject", text: item.subject }),
+      el("p", { className: "out-of-sync__when", text: formatWhen(item.start, item.end) }),
+      state ? el("p", { className: "out-of-sync__state", text: state }) : null,
+      fields.length ? el("p", { text: t("outOfSync.differs", { list: formatList(fields) }) }) : null,
+      responses.length ? el("ul", { className: "out-of-sync__responses", "aria-label": t("responses.heading") },
+        responses) : null);
   }
 
   function renderParticipants(participants) {

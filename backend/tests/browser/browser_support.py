@@ -9,17 +9,25 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route
 
+from crmbridge import db, drift_watch
 from crmbridge.auth import dev_tokens
+from crmbridge.domain.classification import OrgDomains
+from crmbridge.models import ActivityRow
 
 REPO = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-FAKE_OFFICE = REPO / "addin" / "taskpane" / "fake-office" / "office-fake.js"
+TASKPANE = REPO / "addin" / "taskpane"
+FAKE_OFFICE = TASKPANE / "fake-office" / "office-fake.js"
 OFFICE_JS = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
 CHROMIUM = Path("/usr/bin/chromium")
 LANGUAGES = ("en-US", "da-DK")
 ORGANIZER_ZONE = "Europe/Copenhagen"
 BROWSER_ZONE = "America/New_York"  # not the organizer's: times must come from Outlook's zone, not the browser's
 PANE_SIZE = {"width": 380, "height": 900}
+
+# What GET /taskpane/config.json says in development and test mode: no Entra app, development tokens allowed. The
+# tests serve it themselves, so they do not depend on the backend's endpoint; sign-in tests serve their own.
+DEV_AUTH_CONFIG = {"clientId": None, "apiScope": None, "authority": None, "devTokens": True}
 
 # A Tuesday in March 2031: 09:00 UTC is 10:00 in Copenhagen (CET).
 MEETING_START = datetime(2031, 3, 4, 9, 0, tzinfo=UTC)
@@ -47,6 +55,10 @@ TEXT = {
         "not_linked": "This meeting is not linked to a CRM activity.",
         "pick_near": "Link it to one of your activities around this time:",
         "pick_upcoming": "Pick one of your upcoming activities:",
+        "no_activities": "You have no CRM activities around this time.",
+        "out_of_sync": "Your meetings out of sync",
+        "differs": "Differs in: Start, End, and External participants",
+        "deleted_in_outlook": "Deleted in Outlook",
         "link_to": "Link to {subject}",
         "linked": "The meeting is now linked to the activity.",
         "invite": "Invite external participants",
@@ -96,6 +108,10 @@ TEXT = {
         "not_linked": "Mødet er ikke knyttet til en CRM-aktivitet.",
         "pick_near": "Knyt det til en af dine aktiviteter omkring samme tidspunkt:",
         "pick_upcoming": "Vælg en af dine kommende aktiviteter:",
+        "no_activities": "Du har ingen CRM-aktiviteter omkring dette tidspunkt.",
+        "out_of_sync": "Dine møder, der ikke passer med CRM",
+        "differs": "Afviger i: Start, Slut og Eksterne deltagere",
+        "deleted_in_outlook": "Slettet i Outlook",
         "link_to": "Knyt til {subject}",
         "linked": "Mødet er nu knyttet til aktiviteten.",
         "invite": "Inviter eksterne deltagere",
@@ -137,7 +153,21 @@ class LiveBackend:
     url: str
 
     def api(self, email: str) -> "Api":
-        return Api(self.app.test_client(), dev_tokens.issue(self.app.config["SECRET_KEY"], email))
+        return Api(self.app.test_client(), self.token(email))
+
+    def token(self, email: str) -> str:
+        """A token this backend accepts for `email` (a development token)."""
+        return dev_tokens.issue(self.app.config["SECRET_KEY"], email)
+
+    def outlook_shows(self, activity_id: int, event: dict) -> None:
+        """Record the external meeting as Microsoft Graph showed it to the drift watch (what `crmbridge scan` does)."""
+        with self.app.app_context():
+            session = db.session()
+            row = session.get(ActivityRow, activity_id)
+            link = next(link for link in row.links if link.kind == "external")
+            org = OrgDomains.of(self.app.config["ORG_DOMAINS"])
+            drift_watch.check_meeting(session, row, link, event, org, datetime.now(UTC))
+            session.commit()
 
 
 class Api:
@@ -198,7 +228,9 @@ class Pane:
         self.backend = backend
         self.lang = lang
         self.requests: list = []
+        self.console: list[str] = []
         page.on("request", lambda request: self.requests.append(request))
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
 
     def open(self, scenario: dict, path: str = "/taskpane/taskpane.html") -> Page:
         self.page.add_init_script(f"window.__officeScenario = {json.dumps(scenario)};")
@@ -230,6 +262,8 @@ def route_outside_world(backend: LiveBackend):
         url = route.request.url
         if url == OFFICE_JS:
             route.fulfill(path=str(FAKE_OFFICE), content_type="application/javascript; charset=utf-8")
+        elif url == backend.url + "/taskpane/config.json":
+            route.fulfill(json=DEV_AUTH_CONFIG)
         elif url.startswith(backend.url + "/"):
             route.fallback()
         else:

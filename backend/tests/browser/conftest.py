@@ -2,10 +2,13 @@
 
 One backend (a temporary SQLite database with the demo data) and one browser per session; a new browser context
 per test. Each test signs in as its own organizer, so the activities one test creates never show up in another.
-If /usr/bin/chromium is missing the tests skip, except on CI (CI=true), where that is a failure.
+If /usr/bin/chromium is missing the tests skip, except on CI (CI=true), where that is a failure. The taskpane's
+bundle (addin/taskpane/dist/) is made first when it is missing or older than its sources, so these tests also run
+on their own; without Node.js that fails with the reason.
 """
 
 import os
+import subprocess
 import threading
 import uuid
 
@@ -20,12 +23,17 @@ from .browser_support import (
     CHROMIUM,
     LANGUAGES,
     PANE_SIZE,
+    REPO,
+    TASKPANE,
     TEXT,
     Api,
     LiveBackend,
     Pane,
     route_outside_world,
 )
+
+BUNDLE_SCRIPT = REPO / "scripts" / "lib" / "bundle.sh"
+BUNDLES = [TASKPANE / "dist" / "main.js", TASKPANE / "dist" / "auth-dialog.js"]
 
 
 def closing_files_first(app):
@@ -69,6 +77,26 @@ def live_backend(tmp_path_factory):
         db.engine(app).dispose()
 
 
+# ---------------------------------------------------------------- the bundle
+
+
+def bundle_inputs() -> list:
+    return [*(TASKPANE / "src").glob("*.js"), REPO / "package.json", REPO / "package-lock.json", BUNDLE_SCRIPT]
+
+
+@pytest.fixture(scope="session")
+def taskpane_bundle() -> None:
+    """dist/ as scripts/lib/bundle.sh makes it, made again when a source is newer."""
+    newest_input = max(path.stat().st_mtime for path in bundle_inputs())
+    if all(path.exists() and path.stat().st_mtime >= newest_input for path in BUNDLES):
+        return
+    result = subprocess.run(["bash", str(BUNDLE_SCRIPT)], cwd=REPO, capture_output=True, text=True, timeout=600,
+                            check=False)
+    if result.returncode != 0 or not all(path.exists() for path in BUNDLES):
+        pytest.fail(f"The taskpane could not be bundled ({BUNDLE_SCRIPT.relative_to(REPO)}):\n"
+                    f"{result.stdout}{result.stderr}", pytrace=False)
+
+
 # ---------------------------------------------------------------- the browser
 
 
@@ -83,7 +111,7 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path, live_backend):
+def browser(chromium_path, live_backend, taskpane_bundle):
     """One headless Chromium per session; closed before the backend stops, so no connection is left open."""
     args = ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-gpu"]
     if os.geteuid() == 0:

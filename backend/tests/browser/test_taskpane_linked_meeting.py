@@ -55,7 +55,40 @@ def test_a_linked_internal_meeting_shows_a_skeleton_then_the_activity_with_expla
     expect(mette).to_have_attribute("aria-expanded", "true")
     expect(page.get_by_text(chips["Mette Kunde"][1], exact=True).filter(visible=True)).to_have_count(1)
     pane.screenshot("linked-internal")
-    assert len(pane.api_requests("/api/lookup")) == 1
+    [lookup] = pane.api_requests("/api/lookup")  # one call: the item's id, the custom property as the fallback
+    assert lookup.post_data_json == {"itemId": item_id, "activityId": activity["id"]}  # no kind: not compared
+
+
+@pytest.mark.parametrize("kind", ["external", "internal"])
+def test_a_meeting_whose_id_has_no_link_is_found_by_its_custom_property_in_the_same_one_lookup(
+    pane, api, organizer, lang, text, kind
+):
+    """The backend's link lacks this id (it knows the meeting by its Graph id); the custom property names the
+    activity and which of its meetings this is. Only the external meeting is compared with the CRM."""
+    activity = api.create_activity()
+    item_id = new_item_id()  # an id the backend has never seen
+    properties = {"crmActivityId": str(activity["id"]), "crmMeetingKind": kind}
+    if kind == "external":
+        api.link(activity["id"], state="sent", graphEventId=f"AAMkGraph-{item_id}")
+        attendees = [attendee("mette@fabrikam.example", "Mette Kunde", "accepted")]
+        item = read_item(activity, organizer, item_id=item_id, attendees=attendees, location="Teams",
+                         optionalAttendees=[attendee("jonas@fabrikam.example", "Jonas Fabrikam")],
+                         custom_properties=properties)
+    else:
+        item = read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer),
+                         custom_properties=properties)
+    page = pane.open(scenario(lang, organizer, item))
+
+    expect(page.get_by_text(text[f"{kind}_meeting"])).to_be_visible()
+    state = "drifted" if kind == "external" else "not_invited"
+    expect(page.get_by_text(regex(f": {re.escape(text[f'state_{state}'])}$"))).to_be_visible()
+    [lookup] = pane.api_requests("/api/lookup")
+    body = lookup.post_data_json
+    assert {k: body[k] for k in ("itemId", "activityId", "meetingKind")} == {
+        "itemId": item_id, "activityId": activity["id"], "meetingKind": kind}
+    assert ("snapshot" in body) == (kind == "external")
+    if kind == "external":
+        assert body["snapshot"]["location"] == {"displayName": "Teams"}
 
 
 STATES = ("not_invited", "invitation_open", "sent", "in_sync", "drifted", "cancelled", "no_externals")
