@@ -25,7 +25,7 @@ from .drift_watch import (
 )
 from .graph import GraphClient
 from .models import GraphNotificationRow, SyncJobRow, now
-from .sync import KEEP_DONE, forget_done, run_due
+from .sync import KEEP_DONE, enqueue_upcoming, forget_done, run_due
 
 
 def _background(app: Flask) -> GraphClient:
@@ -49,11 +49,17 @@ def _sync_domains_and_forget(session: Session, graph: GraphClient, app: Flask) -
 @click.command("sync", help="Bring internal meetings up to date: run the waiting sync jobs (application mode).")
 @click.option("--retry-now", is_flag=True, help="Also run jobs still waiting for their retry time.")
 @click.option("--limit", type=int, default=None, help="At most this many activities.")
+@click.option("--all-upcoming", is_flag=True,
+              help="First queue every activity that has not ended yet (when Graph is first switched on).")
 @with_appcontext
-def sync_command(retry_now, limit):
+def sync_command(retry_now, limit, all_upcoming):
     app = current_app._get_current_object()
     graph = _background(app)
     with db.standalone_session(app) as session:
+        if all_upcoming:
+            queued = enqueue_upcoming(session, now())
+            session.commit()
+            click.echo(f"Queued {queued} upcoming activities.")
         org = _org(session, app)
         before = graph.requests_sent
         report = run_due(session, graph, org, retry_now=retry_now, limit=limit)

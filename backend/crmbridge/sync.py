@@ -128,6 +128,15 @@ def enqueue(session: Session, row: ActivityRow, reason: str) -> None:
     session.info.setdefault(ENQUEUED, []).append(row)
 
 
+def enqueue_upcoming(session: Session, at: datetime) -> int:
+    """Queue every activity that has not ended by ``at``: the first sync after Graph is switched on."""
+    rows = session.scalars(select(ActivityRow).where(ActivityRow.end_utc > at)).all()
+    for row in rows:
+        enqueue(session, row, "upcoming")
+    session.info.pop(ENQUEUED, None)  # run by the command, not by a request's after-commit hook
+    return len(rows)
+
+
 def take_enqueued(session: Session) -> list[ActivityRow]:
     """The activities enqueued through this session since the last call."""
     return session.info.pop(ENQUEUED, [])

@@ -435,3 +435,22 @@ def test_finished_jobs_are_forgotten_after_a_week_and_waiting_ones_never(app, an
         assert sync.forget_done(session, datetime.now(UTC) - sync.KEEP_DONE) == 1
     assert [(j.done, j.reason) for j in jobs(app, aid)] == [(False, "created"), (True, "changed"),
                                                              (False, "changed")]
+
+
+def test_sync_all_upcoming_creates_the_internal_meetings_of_activities_that_have_not_ended(app, anna, rsps, runner):
+    upcoming = create(anna).json["id"]
+    past = anna.post("/api/activities", json=activity_json(start="2020-03-04T09:00:00+01:00",
+                                                            end="2020-03-04T10:00:00+01:00")).json["id"]
+    with app.app_context():  # as if Graph had been off while these were written, and their jobs forgotten
+        db.session().query(SyncJobRow).delete()
+        db.session().commit()
+    graph_setup.install(app, GraphClient(lambda mailbox: "static-token", sleep=lambda seconds: None))
+    rsps.post(EVENTS, status=201, json=created_event())
+
+    result = runner.invoke(args=["sync", "--all-upcoming"])
+
+    assert result.exit_code == 0, result.output
+    assert "Queued 1 upcoming" in result.output
+    assert [call.request.method for call in rsps.calls] == ["POST"]
+    assert NOTES in sent_json(rsps.calls[0])["body"]["content"]
+    assert "internal" in links(app, upcoming) and links(app, past) == {}
