@@ -128,3 +128,19 @@ def with_signature_flipped() -> str:
     raw = bytearray(base64.urlsafe_b64decode(signature + "=="))
     raw[10] ^= 0x01
     return f"{header}.{payload}.{_b64url(bytes(raw))}"
+
+
+# Entra's token endpoint for the tenant, as msal reads it (on-behalf-of, client credentials).
+AUTHORITY = f"https://login.microsoftonline.com/{TENANT}"
+OIDC_URL = f"{AUTHORITY}/v2.0/.well-known/openid-configuration"
+TOKEN_URL = f"{AUTHORITY}/oauth2/v2.0/token"
+OPENID_CONFIGURATION = {
+    "issuer": f"{AUTHORITY}/v2.0",
+    "authorization_endpoint": f"{AUTHORITY}/oauth2/v2.0/authorize",
+    "token_endpoint": TOKEN_URL,
+}
+
+
+def b64json(value: dict) -> str:
+    return _b64json(value)
+

@@ -2,14 +2,25 @@
 app's own client-credentials token. Entra ID is stubbed at the HTTP boundary with `responses`."""
 
 import base64
-import json
 from urllib.parse import parse_qs
 
 import pytest
 import requests
 import responses
 from conftest import token_for
-from entra_fakes import CLIENT_ID, SECOND_TENANT, TENANT, entra_config, oid_for, serve_keys, user_token
+from entra_fakes import (
+    CLIENT_ID,
+    OIDC_URL,
+    OPENID_CONFIGURATION,
+    SECOND_TENANT,
+    TENANT,
+    TOKEN_URL,
+    b64json,
+    entra_config,
+    oid_for,
+    serve_keys,
+    user_token,
+)
 
 from crmbridge import create_app, db, migrations
 from crmbridge.auth import graph_tokens
@@ -17,9 +28,6 @@ from crmbridge.auth.obo import CacheCipher, IdentityUnavailable
 from crmbridge.auth.request import authenticate
 from crmbridge.models import TokenCacheRow
 
-AUTHORITY = f"https://login.microsoftonline.com/{TENANT}"
-OIDC_URL = f"{AUTHORITY}/v2.0/.well-known/openid-configuration"
-TOKEN_URL = f"{AUTHORITY}/oauth2/v2.0/token"
 GRAPH_SCOPES = ["https://graph.microsoft.com/Calendars.ReadWrite"]
 GRAPH_TOKEN = "graph-access-token-s3cr3t"
 REFRESH_TOKEN = "graph-refresh-token-s3cr3t"
@@ -29,15 +37,6 @@ CACHE_KEY = CacheCipher.generate_key()
 ANNA = "anna@contoso.com"
 
 
-def b64json(value: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-
-OPENID_CONFIGURATION = {
-    "issuer": f"{AUTHORITY}/v2.0",
-    "authorization_endpoint": f"{AUTHORITY}/oauth2/v2.0/authorize",
-    "token_endpoint": TOKEN_URL,
-}
 
 
 def obo_response(email: str = ANNA) -> dict:

@@ -1,5 +1,3 @@
-import base64
-import json
 import logging
 from urllib.parse import parse_qs
 
@@ -7,6 +5,7 @@ import pytest
 import requests
 import responses
 from cryptography.fernet import InvalidToken
+from entra_fakes import AUTHORITY, CLIENT_ID, OIDC_URL, OPENID_CONFIGURATION, TENANT, TOKEN_URL, b64json
 
 from crmbridge.auth.obo import (
     CacheCipher,
@@ -18,12 +17,7 @@ from crmbridge.auth.obo import (
     OnBehalfOfClient,
 )
 
-CLIENT_ID = "6b1f3c1e-8e0a-4d57-9d3b-1f0b6a3c2d11"
-TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 OID = "a1b2c3d4-0000-4000-8000-00000000cafe"
-AUTHORITY = f"https://login.microsoftonline.com/{TENANT}"
-OIDC_URL = f"{AUTHORITY}/v2.0/.well-known/openid-configuration"
-TOKEN_URL = f"{AUTHORITY}/oauth2/v2.0/token"
 GRAPH_SCOPES = ["https://graph.microsoft.com/Calendars.ReadWrite"]
 ASSERTION = "incoming.user-assertion.for-our-api"
 GRAPH_TOKEN = "graph-access-token-s3cr3t"
@@ -31,15 +25,6 @@ REFRESH_TOKEN = "refresh-token-s3cr3t"
 CLAIMS_CHALLENGE = '{"access_token":{"capolids":{"essential":true,"values":["c1a1m5"]}}}'
 
 
-def b64json(value: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-
-OPENID_CONFIGURATION = {
-    "issuer": f"https://login.microsoftonline.com/{TENANT}/v2.0",
-    "authorization_endpoint": f"{AUTHORITY}/oauth2/v2.0/authorize",
-    "token_endpoint": TOKEN_URL,
-}
 OBO_RESPONSE = {
     "token_type": "Bearer",
     "scope": " ".join(GRAPH_SCOPES),
