@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import store, sync
-from .auth.caller import Caller
+from .auth.caller import INTEGRATION_ROLE, Caller
 from .domain.activity import Activity, ClassifiedParticipant, Status, checked, parse_participants
 from .domain.classification import OrgDomains
 from .domain.draft import ExternalDraft, external_draft
@@ -18,7 +18,6 @@ from .domain.meeting_state import external_state
 from .domain.reconcile import take_outlook
 from .models import ActivityRow, MeetingLinkRow, now
 
-INTEGRATION_ROLE = "Activities.ReadWrite.All"
 LINK_ID_FIELDS = ("graph_event_id", "ews_item_id", "ical_uid")
 
 
@@ -117,10 +116,11 @@ def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomai
             "page_size": query["page_size"], "total": total}
 
 
-def _save(session: Session, row: ActivityRow, expected_version: int, activity: Activity) -> Activity:
+def _save(session: Session, row: ActivityRow, expected_version: int, before: Activity, activity: Activity) -> Activity:
+    """Write ``activity`` over ``before`` (the row as read) if the caller saw the current version."""
     if row.version != expected_version:
         raise StaleVersion(f"The activity is at version {row.version}, not {expected_version}.")
-    if activity == store.to_domain(row):
+    if activity == before:
         return activity  # nothing changed: no new version, nothing for the internal meeting to follow
     store.write_fields(row, activity)
     row.updated_at = now()  # always dirty, so the UPDATE carries the version check even for participant-only edits
@@ -146,7 +146,7 @@ def update_activity(session: Session, caller: Caller, activity_id: int, expected
     if "participants" in changes:
         fields["participants"] = parse_participants(changes["participants"])
     updated = checked(replace(current, **fields))
-    return view(_save(session, row, expected_version, updated), org)
+    return view(_save(session, row, expected_version, current, updated), org)
 
 
 def draft_for(session: Session, caller: Caller, activity_id: int, org: OrgDomains) -> ExternalDraft:
@@ -162,8 +162,9 @@ def reconcile(session: Session, caller: Caller, activity_id: int, expected_versi
               apply_cancellation: bool, org: OrgDomains) -> ActivityView:
     row = _row(session, caller, activity_id)
     outlook = read_graph_event(event)
-    updated = take_outlook(store.to_domain(row), outlook, apply_cancellation)
-    return view(_save(session, row, expected_version, updated), org)
+    current = store.to_domain(row)
+    updated = take_outlook(current, outlook, apply_cancellation)
+    return view(_save(session, row, expected_version, current, updated), org)
 
 
 def record_link(session: Session, caller: Caller, activity_id: int, data: dict) -> tuple[MeetingLinkRow, bool]:

@@ -2,6 +2,9 @@
 
 from dataclasses import dataclass, field
 
+# The app role an integration (the CRM pushing activities) needs to act for any organizer it names.
+INTEGRATION_ROLE = "Activities.ReadWrite.All"
+
 
 @dataclass(frozen=True)
 class Caller:

@@ -12,9 +12,8 @@ from flask import Flask, current_app, g, request
 
 from ..domain.addresses import AddressError, parse_address
 from ..errors import Forbidden, Unauthorized
-from ..services import INTEGRATION_ROLE
 from . import dev_tokens
-from .caller import Caller
+from .caller import INTEGRATION_ROLE, Caller
 from .entra import EntraSettings, EntraTokenValidator, Principal, TokenError
 
 log = logging.getLogger(__name__)
