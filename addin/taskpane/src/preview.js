@@ -11,6 +11,7 @@
  */
 
 import { createClient, request } from "./api.js";
+import { el } from "./view.js";
 
 const OFFICE_CDN = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js";
 const FAKE_OFFICE = "fake-office/office-fake.js";
@@ -36,23 +37,6 @@ let loads = 0; // each control change reloads the pane; only the latest load may
 
 function save() {
   localStorage.setItem(STORE_KEY, JSON.stringify(settings));
-}
-
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "className") node.className = value;
-    else if (key === "text") node.textContent = value;
-    else if (key === "onClick") node.addEventListener("click", value);
-    else node.setAttribute(key, String(value));
-  }
-  for (const child of children.flat()) {
-    if (child !== null && child !== undefined && child !== false) {
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
-    }
-  }
-  return node;
 }
 
 function problem(message) {

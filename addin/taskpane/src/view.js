@@ -16,8 +16,11 @@ const ACTIONS = {
   prepareUpdate: { label: "action.prepareUpdate", hint: "hint.prepareUpdate", primary: false },
 };
 
-/** Build an element: `props` sets className, text, hidden, dataset and attributes; children are nodes or text. */
-function el(tag, props = {}, ...children) {
+/**
+ * Build an element: `props` sets className, text, hidden, dataset, onClick and attributes; children are nodes or
+ * text. Meeting data only ever becomes text nodes. The development preview builds its page with it too.
+ */
+export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
     if (value === undefined || value === null || value === false) continue;
@@ -25,6 +28,7 @@ function el(tag, props = {}, ...children) {
     else if (key === "text") node.textContent = value;
     else if (key === "hidden") node.hidden = true;
     else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "onClick") node.addEventListener("click", value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
