@@ -138,10 +138,8 @@ def manifest(base_url, client_id, output):
         raise click.ClickException(str(exc)) from exc
     try:
         problems = validate_manifest(xml)
-    except ManifestSchemaNotFoundError:
-        problems = []
-        click.echo("Note: the manifest schemas are not on this machine (CRMBRIDGE_MANIFEST_XSD_DIR); "
-                   "the manifest was written without schema validation.", err=True)
+    except ManifestSchemaNotFoundError as exc:
+        raise click.ClickException(str(exc)) from exc
     if problems:
         raise click.ClickException("The generated manifest is not valid:\n" + "\n".join(problems))
     if output:

@@ -1,8 +1,7 @@
 """Render and check the Outlook add-in-only XML manifest.
 
-Plain functions, no Flask. The XSDs are not shipped with the package: they live in
-``shared/office-manifest-xsd/`` beside the checkout, or in the directory named by
-``CRMBRIDGE_MANIFEST_XSD_DIR``.
+Plain functions, no Flask. The Office manifest XSDs ship inside the package (``manifest_schemas/``, with their
+source in its README), so every install validates; ``CRMBRIDGE_MANIFEST_XSD_DIR`` names another copy.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
 XSD_DIR_ENV = "CRMBRIDGE_MANIFEST_XSD_DIR"
 
 _ROOT_XSD = "OfficeAppManifestV1_1.xsd"
-_SHARED_XSD_DIR = Path("shared", "office-manifest-xsd")
+_VENDORED_XSD_DIR = Path(__file__).resolve().parent / "manifest_schemas"
 _NS = {
     "o": "http://schemas.microsoft.com/office/appforoffice/1.1",
     "bt": "http://schemas.microsoft.com/office/officeappbasictypes/1.0",
@@ -135,14 +134,12 @@ def _xsd_dir() -> Path:
         if not (path / _ROOT_XSD).is_file():
             raise ManifestSchemaNotFoundError(f"{XSD_DIR_ENV}={configured} has no {_ROOT_XSD} in it")
         return path.resolve()
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / _SHARED_XSD_DIR
-        if (candidate / _ROOT_XSD).is_file():
-            return candidate
-    raise ManifestSchemaNotFoundError(
-        f"no {_SHARED_XSD_DIR}/{_ROOT_XSD} in any parent directory of {Path(__file__).parent}; "
-        f"set {XSD_DIR_ENV} to the directory holding the Office manifest XSDs"
-    )
+    if not (_VENDORED_XSD_DIR / _ROOT_XSD).is_file():
+        raise ManifestSchemaNotFoundError(
+            f"the package has no {_ROOT_XSD} in {_VENDORED_XSD_DIR}: reinstall crmbridge, "
+            f"or set {XSD_DIR_ENV} to the directory holding the Office manifest XSDs"
+        )
+    return _VENDORED_XSD_DIR
 
 
 @functools.cache

@@ -1,3 +1,4 @@
+import hashlib
 import importlib.metadata
 import re
 import shutil
@@ -324,3 +325,32 @@ def test_the_store_icons_have_the_sizes_outlook_expects(example, element, size):
     url = parse(example).find(element, NS).get("DefaultValue")
 
     assert png_size(ASSETS / Path(urlsplit(url).path).name) == (size, size)
+
+
+def test_the_schemas_ship_inside_the_package_unchanged(monkeypatch):
+    monkeypatch.delenv(manifest.XSD_DIR_ENV, raising=False)
+    folder = manifest._xsd_dir()
+    assert folder == Path(manifest.__file__).resolve().parent / "manifest_schemas"
+    listed = {
+        line.split()[1]: line.split()[0]
+        for line in (folder / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.endswith(".xsd") or ".xsd " in line
+        if len(line.split()[0]) == 64
+    }
+    actual = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.glob("*.xsd")}
+    assert listed == actual and len(actual) == 6
+
+
+def test_the_manifest_command_validates_with_the_packaged_schemas(monkeypatch, runner, tmp_path):
+    monkeypatch.delenv(manifest.XSD_DIR_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(args=["manifest", "--base-url", "https://crm.example.com"])
+    assert result.exit_code == 0, result.output
+    assert validate_manifest(result.stdout) == []
+
+
+def test_the_manifest_command_fails_when_the_schemas_are_missing(monkeypatch, runner, tmp_path):
+    monkeypatch.setenv(manifest.XSD_DIR_ENV, str(tmp_path))
+    result = runner.invoke(args=["manifest", "--base-url", "https://crm.example.com"])
+    assert result.exit_code == 1
+    assert manifest.XSD_DIR_ENV in result.output
