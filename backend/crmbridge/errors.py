@@ -14,7 +14,9 @@ from werkzeug.exceptions import HTTPException
 from .auth.entra import KeysUnavailable
 from .auth.obo import ConsentRequired, IdentityUnavailable, OboError
 from .domain.errors import AlreadyLinked, DomainError, InvalidInput, NotAllowed, StaleVersion
+from .domain.errors import Conflict as DomainConflict
 from .domain.errors import NotFound as DomainNotFound
+from .graph.client import GraphAuthError, GraphError
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +113,14 @@ def handle_api_error(error: ApiError):
     return error_response(error.status, error.message, error.errors, error.headers, error.extra)
 
 
-_DOMAIN_STATUS = {DomainNotFound: 404, NotAllowed: 403, AlreadyLinked: 409, StaleVersion: 412}
+_DOMAIN_STATUS = {DomainNotFound: 404, NotAllowed: 403, AlreadyLinked: 409, DomainConflict: 409, StaleVersion: 412}
 
 
 def handle_domain_error(error: DomainError):
     if isinstance(error, InvalidInput):
         return error_response(422, MESSAGES[422], error.errors)
+    if isinstance(error, DomainConflict):
+        return error_response(409, str(error), extra={"reason": error.reason, **error.details})
     status = next((code for kind, code in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
     return error_response(status, str(error) or MESSAGES.get(status, "Request failed."))
 
@@ -174,6 +178,23 @@ def handle_identity_error(error: Exception):
     return error_response(503, getattr(error, "public_message", IDENTITY_MESSAGES[OboError]))
 
 
+GRAPH_MESSAGES = {
+    GraphAuthError: "This server may not read your Outlook calendar (a Microsoft Graph permission is missing). "
+                    "Ask your administrator to run `crmbridge doctor`.",
+    GraphError: "Your Outlook calendar did not answer in time. Try again in a moment.",
+}
+
+
+def handle_graph_error(error: GraphError):
+    """A call to Microsoft Graph that the caller waited for failed: 503, never a half-done change (those calls
+    come before any write), with Retry-After when Graph is only slow or busy."""
+    log.warning("Microsoft Graph: %s %s %s", type(error).__name__, error.status or "no answer", error.code)
+    if isinstance(error, GraphAuthError):
+        return error_response(503, GRAPH_MESSAGES[GraphAuthError])
+    retry_after = max(1, min(60, round(error.retry_after or 5)))
+    return error_response(503, GRAPH_MESSAGES[GraphError], headers={"Retry-After": str(retry_after)})
+
+
 def handle_unexpected(error: Exception):
     # Only the type and the stack: exception messages (SQL errors carry their parameters) may hold note text.
     stack = "\n".join(f"  {f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(error.__traceback__))
@@ -186,5 +207,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(KeysUnavailable, handle_identity_error)
     app.register_error_handler(OboError, handle_identity_error)
+    app.register_error_handler(GraphError, handle_graph_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

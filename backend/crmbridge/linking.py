@@ -30,7 +30,8 @@ from .domain.addresses import address_key
 from .domain.classification import Kind, OrgDomains, classify
 from .domain.errors import InvalidInput
 from .domain.graph_event import read_graph_event
-from .graph import GraphClient, GraphError
+from .domain.outsiders import attendee_addresses
+from .graph import GraphClient, GraphError, GraphNotFound
 from .models import ActivityRow, MeetingLinkRow, now
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,19 @@ def addin_activity_id(event: dict) -> int | None:
         except (ValueError, TypeError, KeyError):
             return None
     return None
+
+
+def read_attendees(graph: GraphClient, mailbox: str, ids: dict[str, str]) -> list[str] | None:
+    """The attendees' addresses of the meeting with these link ids, as Graph shows them now; None when Graph
+    cannot say (no Graph or EWS id, or no such event in the mailbox)."""
+    event_id = ids.get("graph_event_id") or (store.ews_to_rest(ids["ews_item_id"]) if ids.get("ews_item_id") else None)
+    if not event_id:
+        return None
+    try:
+        event = graph.get_event(mailbox, event_id, select=("attendees",))
+    except GraphNotFound:
+        return None
+    return attendee_addresses(event)
 
 
 def graph_id_of(link: MeetingLinkRow) -> str | None:

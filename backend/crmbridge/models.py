@@ -1,5 +1,6 @@
 """Tables. The schema itself comes from the Alembic migrations in ``migrations/``; these mirror them."""
 
+import json
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -96,10 +97,24 @@ class MeetingLinkRow(Base):
     graph_event_id: Mapped[str | None] = mapped_column(String(512), unique=True)
     ews_item_id: Mapped[str | None] = mapped_column(String(512), unique=True)
     ical_uid: Mapped[str | None] = mapped_column(String(512), unique=True)
+    # Set when the sync refused to write to this meeting (migration 0004): "outsiders" (attendees outside the
+    # organization, listed as JSON in blocked_addresses) or "not-organizer". Cleared when a write is safe again.
+    write_blocked: Mapped[str | None] = mapped_column(String(32))
+    blocked_addresses: Mapped[str | None] = mapped_column(Text)
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     activity: Mapped[ActivityRow] = relationship(back_populates="links")
+
+    @property
+    def write_block(self) -> "MeetingLinkRow | None":
+        """This link when the sync refused to write to its meeting, else None (for the API's nested field)."""
+        return self if self.write_blocked else None
+
+    @property
+    def blocked_outsiders(self) -> list[str]:
+        return json.loads(self.blocked_addresses) if self.blocked_addresses else []
 
     __table_args__ = (Index("ix_meeting_links_activity_kind", "activity_id", "kind", unique=True),)
 

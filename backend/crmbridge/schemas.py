@@ -159,7 +159,14 @@ class ReconcileIn(Schema):
 
 
 class LinkIn(Schema):
-    kind = fields.String(load_default="external", validate=validate.OneOf(LINK_KINDS))
+    kind = fields.String(validate=validate.OneOf(LINK_KINDS), metadata={
+        "description": "Left out: the attendees decide (anyone outside the organization makes it external; "
+                       "a meeting that cannot be checked is recorded as external)."})
+    attendees = fields.List(fields.String(validate=validate.Length(max=320)), validate=validate.Length(max=500),
+                            metadata={"description": "The meeting's attendees' addresses as Outlook shows them. "
+                                                     "Needed for kind internal unless Graph can read the meeting: "
+                                                     "a meeting with anyone outside the organization is refused "
+                                                     "(409, reason outsiders-on-internal-meeting)."})
     state = fields.String(required=True, validate=validate.OneOf(LINK_STATES))
     graph_event_id = fields.String(data_key="graphEventId", validate=validate.Length(min=1, max=512))
     ews_item_id = fields.String(data_key="ewsItemId", validate=validate.Length(min=1, max=512))
@@ -172,9 +179,20 @@ class LinkIn(Schema):
                                   field_name="state")
 
 
+class WriteBlockedOut(Schema):
+    reason = fields.String(attribute="write_blocked", metadata={
+        "description": "outsiders: someone outside the organization is on the meeting; not-organizer: the meeting "
+                       "is an attendee's copy. The CRM stops updating the meeting until it is fixed."})
+    outsiders = fields.List(fields.String(), attribute="blocked_outsiders")
+    since = UtcDateTime(attribute="blocked_at")
+
+
 class LinkOut(Schema):
     kind = fields.String()
     state = fields.String()
+    write_blocked = fields.Nested(WriteBlockedOut, attribute="write_block", data_key="writeBlocked", allow_none=True,
+                                  metadata={"description": "Set when the CRM stopped updating this meeting (the "
+                                                           "internal one), and why."})
     graph_event_id = fields.String(data_key="graphEventId", allow_none=True)
     ews_item_id = fields.String(data_key="ewsItemId", allow_none=True)
     ical_uid = fields.String(data_key="iCalUId", allow_none=True)

@@ -1,5 +1,6 @@
 """Use cases: what each API call does, in terms of the domain and the store. No Flask or HTTP here."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sqlalchemy.exc import IntegrityError
@@ -12,9 +13,10 @@ from .domain.activity import Activity, ClassifiedParticipant, Status, checked, p
 from .domain.classification import OrgDomains
 from .domain.draft import ExternalDraft, external_draft
 from .domain.drift import Drift, compute_drift
-from .domain.errors import AlreadyLinked, InvalidInput, NotAllowed, NotFound, StaleVersion
+from .domain.errors import AlreadyLinked, Conflict, InvalidInput, NotAllowed, NotFound, StaleVersion
 from .domain.graph_event import read_graph_event
 from .domain.meeting_state import external_state
+from .domain.outsiders import outsiders
 from .domain.reconcile import take_outlook
 from .models import ActivityRow, MeetingLinkRow, now
 
@@ -167,11 +169,22 @@ def reconcile(session: Session, caller: Caller, activity_id: int, expected_versi
     return view(_save(session, row, expected_version, current, updated), org)
 
 
-def record_link(session: Session, caller: Caller, activity_id: int, data: dict) -> tuple[MeetingLinkRow, bool]:
-    """Record (or update) the activity's link to an Outlook meeting. Returns the link and whether it is new."""
+AttendeeReader = Callable[[str, dict[str, str]], list[str] | None]
+
+
+def record_link(session: Session, caller: Caller, activity_id: int, data: dict, org: OrgDomains,
+                graph_attendees: AttendeeReader | None = None) -> tuple[MeetingLinkRow, bool]:
+    """Record (or update) the activity's link to an Outlook meeting. Returns the link and whether it is new.
+
+    The internal meeting carries the notes, so a meeting with anyone outside the organization on it, as the
+    taskpane reports its attendees (``attendees``) or as Graph shows them (``graph_attendees(mailbox, ids)``, None
+    when Graph cannot say), is never recorded as one. Without a ``kind`` the attendees decide, and a meeting that
+    cannot be checked is recorded as the external one, which the backend never writes to. A pending external link
+    never replaces a sent one.
+    """
     row = _row(session, caller, activity_id)
-    kind = data.get("kind", "external")
     ids = {name: data[name] for name in LINK_ID_FIELDS if data.get(name)}
+    kind = _link_kind(data.get("kind"), data.get("attendees"), row.organizer_email, ids, org, graph_attendees)
     link = next((link for link in row.links if link.kind == kind), None)
     for holder in store.links_holding(session, ids):
         if holder is not link:
@@ -183,6 +196,13 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict) 
     if created:
         link = MeetingLinkRow(kind=kind)
         row.links.append(link)
+    elif link.state == "sent" and data["state"] == "pending":
+        if all(getattr(link, name) == value for name, value in ids.items()):
+            return link, False  # the same meeting opened again: it stays sent
+        raise Conflict("The customer meeting was already sent. Open it in Outlook to change it, or cancel it "
+                       "there before inviting again.", "already-sent")
+    if any(getattr(link, name) != value for name, value in ids.items()):
+        link.write_blocked = link.blocked_addresses = link.blocked_at = None  # another meeting: checked afresh
     link.state = data["state"]
     for name, value in ids.items():
         setattr(link, name, value)
@@ -193,6 +213,30 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict) 
         session.rollback()
         raise AlreadyLinked("This Outlook meeting is already linked to another activity.") from exc
     return link, created
+
+
+def _link_kind(kind: str | None, reported: list[str] | None, mailbox: str, ids: dict[str, str], org: OrgDomains,
+               graph_attendees: AttendeeReader | None) -> str:
+    if kind is None:  # the reported attendees decide; unknown ones make it the meeting the backend never writes
+        return "internal" if reported is not None and not outsiders(reported, org) else "external"
+    if kind == "external":
+        return kind
+    seen = None if reported is None else list(reported)
+    if ids and graph_attendees is not None:
+        from_graph = graph_attendees(mailbox, ids)
+        if from_graph is not None:
+            seen = [*(seen or []), *from_graph]
+    found = outsiders(seen or [], org)
+    if seen is None:
+        raise InvalidInput.one("attendees", "Send the meeting's attendees: the internal meeting carries the internal "
+                                            "notes, so it is checked for anyone outside your organization.")
+    if found:
+        raise Conflict(
+            f"This meeting has attendees outside your organization ({', '.join(found)}), so it cannot be the "
+            "internal meeting, which carries the internal notes. Link it as the customer meeting, or remove them.",
+            "outsiders-on-internal-meeting", {"outsiders": list(found)},
+        )
+    return kind
 
 
 def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:

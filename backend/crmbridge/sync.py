@@ -13,6 +13,12 @@ the activity's current state:
 - update with only the fields that changed since the last sync (a hash per field is kept);
 - a cancelled activity cancels the internal meeting.
 
+Before every write to an existing event (update or cancel) the event's current attendees are read: Graph mails
+every attendee on an organizer's PATCH or cancel (DESIGN 8), so one attendee outside the organization's domains
+(a customer the organizer added, or a customer meeting linked as the internal one by mistake) makes the write a
+mail to a customer, and it is refused. The refusal is recorded on the link (the taskpane shows it, ``crmbridge
+sync`` reports it) and the job keeps looking, by reading only, until the outsider is gone or the link changes.
+
 The external meeting is the organizer's: nothing here writes to it, and a write aimed at its id is refused.
 """
 
@@ -34,6 +40,7 @@ from . import store
 from .domain.activity import Activity, Status
 from .domain.addresses import address_key
 from .domain.classification import Kind, OrgDomains, classify
+from .domain.outsiders import attendee_addresses, outsiders
 from .graph import GraphClient, GraphError, GraphNotFound
 from .linking import CRM_ACTIVITY_PROPERTY, graph_id_of, link_properties
 from .models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
@@ -53,6 +60,31 @@ REQUEST_BACKLOG = 5
 
 class RefusedWrite(RuntimeError):
     """A write was aimed at an event that is not the activity's internal meeting."""
+
+
+# What the check before a write reads of the event.
+WRITE_CHECK_FIELDS = ("attendees", "isOrganizer")
+OUTSIDERS = "outsiders"
+NOT_ORGANIZER = "not-organizer"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a write to an existing event would be unsafe: ``OUTSIDERS`` (with whom) or ``NOT_ORGANIZER``."""
+
+    reason: str
+    outsiders: tuple[str, ...] = ()
+
+
+def check_before_write(graph: GraphClient, mailbox: str, event_id: str, org: OrgDomains) -> Refusal | None:
+    """Read the event as it is now; the reason a write would be unsafe, or None. Raises GraphNotFound when the
+    event is gone. Writing to an attendee's copy is never ours to do (DESIGN 1), and an organizer's write mails
+    every attendee, so any attendee outside the organization's domains refuses it."""
+    event = graph.get_event(mailbox, event_id, select=WRITE_CHECK_FIELDS)
+    if event.get("isOrganizer") is False:
+        return Refusal(NOT_ORGANIZER)
+    found = outsiders(attendee_addresses(event), org)
+    return Refusal(OUTSIDERS, found) if found else None
 
 
 # The internal meeting, as plain values -------------------------------------------------------------------------
@@ -146,6 +178,7 @@ def take_enqueued(session: Session) -> list[ActivityRow]:
 class SyncReport:
     actions: dict[str, int] = field(default_factory=dict)
     failed: int = 0
+    refused: list[int] = field(default_factory=list)  # activity ids whose internal meeting was not written
 
     def count(self, action: str) -> None:
         self.actions[action] = self.actions.get(action, 0) + 1
@@ -154,9 +187,15 @@ class SyncReport:
         for action, count in other.actions.items():
             self.actions[action] = self.actions.get(action, 0) + count
         self.failed += other.failed
+        self.refused.extend(other.refused)
 
     def summary(self) -> str:
-        parts = [f"{count} {action}" for action, count in sorted(self.actions.items())]
+        parts = [f"{count} {action}" for action, count in sorted(self.actions.items()) if action != "refused"]
+        if self.refused:
+            ids = ", ".join(str(i) for i in sorted(set(self.refused)))
+            parts.append(f"{len(self.refused)} refused (someone outside the organization is on the internal meeting "
+                         f"of activity {ids}, or it is not the organizer's: remove them in Outlook or link another "
+                         f"meeting; nothing was written)")
         return ", ".join(parts + [f"{self.failed} failed (left for retry)"])
 
 
@@ -239,9 +278,17 @@ def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, act
                     activity_id, described, delay.total_seconds())
         report.failed += 1
         return report
+    if action == "refused":
+        # Not written, not done: the job looks again (reading only) with backoff, so the change reaches the
+        # meeting once the outsider is gone, and never before.
+        attempts = session.scalar(select(SyncJobRow.attempts).where(SyncJobRow.claimed_by == token).limit(1)) or 1
+        values = {"claimed_by": None, "next_attempt_at": at + retry_delay(attempts),
+                  "last_error": "refused: someone outside the organization is on the internal meeting"}
+        report.refused.append(activity_id)
+    else:
+        values = {"claimed_by": None, "done": True, "last_error": None}
     session.execute(
-        update(SyncJobRow).where(SyncJobRow.claimed_by == token)
-        .values(claimed_by=None, done=True, last_error=None, updated_at=at)
+        update(SyncJobRow).where(SyncJobRow.claimed_by == token).values(updated_at=at, **values)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -264,7 +311,8 @@ def describe(exc: BaseException) -> str:
 def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: OrgDomains, *,
                   at: datetime | None = None) -> str:
     """Bring the internal meeting to the activity's current state. Returns what was done: created, updated,
-    unchanged, cancelled, past or gone. Commits; raises GraphError (the job is retried)."""
+    unchanged, cancelled, refused (the check before the write found an outsider), past or gone. Commits; raises
+    GraphError (the job is retried)."""
     at = at or now()
     # Fresh from the database: another worker may have linked or changed the meeting since this session looked.
     row = session.get(ActivityRow, activity_id, populate_existing=True)
@@ -276,7 +324,7 @@ def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: O
     internal = _link(row, "internal")
     state = session.get(InternalMeetingSyncRow, activity_id, populate_existing=True)
     if activity.status is Status.CANCELLED:
-        return _cancel(session, graph, row, internal, state)
+        return _cancel(session, graph, row, internal, state, org)
     event = internal_meeting(activity, org)
     if internal is None or graph_id_of(internal) is None:
         return _create(session, graph, row, internal, state, event, at)
@@ -290,6 +338,8 @@ def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: O
     event_id = graph_id_of(internal)
     _refuse_foreign(row, event_id)
     try:
+        if not _safe_to_write(session, graph, row, internal, event_id, org):
+            return "refused"
         graph.update_event(activity.organizer_email, event_id, changes)
     except GraphNotFound:
         # The organizer deleted it in Outlook: the CRM still has the meeting, so it is made again.
@@ -331,7 +381,7 @@ def _create(session: Session, graph: GraphClient, row: ActivityRow, internal: Me
 
 
 def _cancel(session: Session, graph: GraphClient, row: ActivityRow, internal: MeetingLinkRow | None,
-            state: InternalMeetingSyncRow | None) -> str:
+            state: InternalMeetingSyncRow | None, org: OrgDomains) -> str:
     if internal is not None and internal.state == "cancelled":
         return "unchanged"
     if internal is not None and graph_id_of(internal) is not None:
@@ -342,17 +392,19 @@ def _cancel(session: Session, graph: GraphClient, row: ActivityRow, internal: Me
         event_ids = [event["id"] for event in found if not event.get("isCancelled")]
     else:
         return "unchanged"
-    for event_id in event_ids:
-        _refuse_foreign(row, event_id)
-        try:
-            graph.cancel_event(row.organizer_email, event_id)
-        except GraphNotFound:
-            pass  # already gone from the calendar: nothing left to cancel
     if internal is None:
         if not event_ids:
             return "unchanged"
-        internal = MeetingLinkRow(kind="internal")
+        internal = MeetingLinkRow(kind="internal", state="sent", graph_event_id=event_ids[0])
         row.links.append(internal)
+    for event_id in event_ids:
+        _refuse_foreign(row, event_id)
+        try:
+            if not _safe_to_write(session, graph, row, internal, event_id, org):
+                return "refused"
+            graph.cancel_event(row.organizer_email, event_id)
+        except GraphNotFound:
+            pass  # already gone from the calendar: nothing left to cancel
     internal.state = "cancelled"
     internal.updated_at = now()
     session.commit()
@@ -372,6 +424,22 @@ def _remember(session: Session, row: ActivityRow, state: InternalMeetingSyncRow 
 
 def _link(row: ActivityRow, kind: str) -> MeetingLinkRow | None:
     return next((link for link in row.links if link.kind == kind), None)
+
+
+def _safe_to_write(session: Session, graph: GraphClient, row: ActivityRow, internal: MeetingLinkRow,
+                   event_id: str, org: OrgDomains) -> bool:
+    """The check before every write. Records a refusal on the link (and commits it), or clears an old one."""
+    refusal = check_before_write(graph, row.organizer_email, event_id, org)
+    if refusal is None:
+        internal.write_blocked = internal.blocked_addresses = internal.blocked_at = None
+        return True
+    addresses = json.dumps(list(refusal.outsiders))
+    if internal.write_blocked != refusal.reason or internal.blocked_addresses != addresses:
+        internal.write_blocked, internal.blocked_addresses, internal.blocked_at = refusal.reason, addresses, now()
+    session.commit()
+    log.warning("activity %s: not writing to its internal meeting: %s (%d outside the organization)",
+                row.id, refusal.reason, len(refusal.outsiders))
+    return False
 
 
 def _refuse_foreign(row: ActivityRow, event_id: str) -> None:

@@ -31,7 +31,7 @@ def pending(app, anna):
     """An activity whose invitation the organizer opened (external link pending); its internal meeting is known."""
     aid = anna.post("/api/activities", json=activity_json(start=START, end=END)).json["id"]
     assert anna.post(f"/api/activities/{aid}/links", json={"state": "pending"}).status_code == 201
-    assert anna.post(f"/api/activities/{aid}/links", json={"kind": "internal", "state": "sent",
+    assert anna.post(f"/api/activities/{aid}/links", json={"kind": "internal", "state": "sent", "attendees": [],
                                                           "graphEventId": "AAMkInternal"}).status_code == 201
     return aid
 

@@ -38,6 +38,25 @@ def created_event(event_id="AAMkInternal1", ical_uid="040000008200E00074C5B7101A
     return {"id": event_id, "iCalUId": ical_uid, "changeKey": "ck1"}
 
 
+INTERNAL_ATTENDEES = [
+    {"emailAddress": {"address": "lars@contoso.com", "name": "Lars"}, "type": "required",
+     "status": {"response": "accepted"}},
+    {"emailAddress": {"address": "harbour-room@contoso.com", "name": "Room Harbour"}, "type": "resource",
+     "status": {"response": "accepted"}},
+]
+
+
+def current(rsps, event_id="AAMkInternal1", attendees=None, **fields):
+    """Graph's answer to the check before a write: the event's attendees as they are now."""
+    body = {"id": event_id, "isOrganizer": True,
+            "attendees": INTERNAL_ATTENDEES if attendees is None else attendees, **fields}
+    rsps.get(re.compile(re.escape(f"{EVENTS}/{event_id}") + r"\?\$select="), json=body)
+
+
+def writes(rsps):
+    return [c for c in rsps.calls if c.request.method != "GET"]
+
+
 def sent_json(call):
     return json.loads(call.request.body)
 
@@ -132,12 +151,14 @@ def test_the_property_ids_are_the_documented_ones():
 
 
 def test_editing_the_notes_sends_exactly_one_patch_to_the_internal_meeting_and_no_external(app, anna, synced, rsps):
+    current(rsps)
     rsps.patch(f"{EVENTS}/AAMkInternal1", json=created_event())
 
     patch(anna, synced, internalNotes="New internal note: walk away below 9 %")
 
-    assert len(rsps.calls) == 1
-    call = rsps.calls[0]
+    assert [c.request.method for c in rsps.calls] == ["GET", "PATCH"]  # the attendees are checked first
+    assert "$select=attendees,isOrganizer" in unquote(rsps.calls[0].request.url)
+    call = rsps.calls[1]
     assert call.request.method == "PATCH"
     assert call.request.url == f"{EVENTS}/AAMkInternal1"
     assert sent_json(call) == {"body": {"contentType": "text", "content": "New internal note: walk away below 9 %"}}
@@ -145,11 +166,12 @@ def test_editing_the_notes_sends_exactly_one_patch_to_the_internal_meeting_and_n
 
 
 def test_a_new_time_sends_start_end_and_all_day_together(anna, synced, rsps):
+    current(rsps)
     rsps.patch(f"{EVENTS}/AAMkInternal1", json=created_event())
 
     patch(anna, synced, start="2030-03-04T13:00:00Z", end="2030-03-04T14:30:00Z")
 
-    assert [sent_json(c) for c in rsps.calls] == [{
+    assert [sent_json(c) for c in writes(rsps)] == [{
         "start": {"dateTime": "2030-03-04T13:00:00", "timeZone": "UTC"},
         "end": {"dateTime": "2030-03-04T14:30:00", "timeZone": "UTC"},
         "isAllDay": False,
@@ -157,6 +179,7 @@ def test_a_new_time_sends_start_end_and_all_day_together(anna, synced, rsps):
 
 
 def test_new_participants_update_the_attendees_with_the_internal_ones_only(anna, synced, rsps):
+    current(rsps)
     rsps.patch(f"{EVENTS}/AAMkInternal1", json=created_event())
     participants = activity_json()["participants"] + [
         {"email": "sofie@contoso.com", "type": "optional"},
@@ -166,7 +189,7 @@ def test_new_participants_update_the_attendees_with_the_internal_ones_only(anna,
 
     patch(anna, synced, participants=participants)
 
-    assert [sent_json(c) for c in rsps.calls] == [{"attendees": [
+    assert [sent_json(c) for c in writes(rsps)] == [{"attendees": [
         {"emailAddress": {"address": "lars@contoso.com", "name": "Lars"}, "type": "required"},
         {"emailAddress": {"address": "harbour-room@contoso.com", "name": "Room Harbour"}, "type": "resource"},
         {"emailAddress": {"address": "sofie@contoso.com"}, "type": "optional"},
@@ -184,18 +207,21 @@ def test_cancelling_the_activity_cancels_the_internal_meeting_and_nothing_else(a
     linked = anna.post(f"/api/activities/{aid}/links",
                        json={"kind": "external", "state": "sent", "graphEventId": "AAMkExternal1"})
     assert linked.status_code == 201
+    current(rsps)
     rsps.post(f"{EVENTS}/AAMkInternal1/cancel", status=202)
 
     patch(anna, synced, status="cancelled")
 
-    assert [(c.request.method, c.request.url) for c in rsps.calls] == [("POST", f"{EVENTS}/AAMkInternal1/cancel")]
-    assert sent_json(rsps.calls[0]) == {}
+    assert [(c.request.method, c.request.url) for c in writes(rsps)] == [("POST", f"{EVENTS}/AAMkInternal1/cancel")]
+    assert rsps.calls[0].request.method == "GET"
+    assert sent_json(writes(rsps)[0]) == {}
     assert links(app, aid)["internal"].state == "cancelled"
     assert links(app, aid)["external"].state == "sent"
 
 
 def test_planning_a_cancelled_activity_again_creates_a_new_meeting_with_a_new_transaction_id(app, anna, synced,
                                                                                              rsps):
+    current(rsps)
     rsps.post(f"{EVENTS}/AAMkInternal1/cancel", status=202)
     cancelled = patch(anna, synced, status="cancelled")
     first_transaction = _transaction_id(app, synced.json["id"])
@@ -210,13 +236,14 @@ def test_planning_a_cancelled_activity_again_creates_a_new_meeting_with_a_new_tr
 
 
 def test_an_internal_meeting_deleted_in_outlook_is_made_again(app, anna, synced, rsps):
-    rsps.patch(f"{EVENTS}/AAMkInternal1", status=404, json={"error": {"code": "ErrorItemNotFound"}})
+    rsps.get(re.compile(re.escape(f"{EVENTS}/AAMkInternal1") + r"\?"), status=404,
+             json={"error": {"code": "ErrorItemNotFound"}})
     rsps.post(EVENTS, status=201, json=created_event("AAMkInternal2", "UID2"))
     first_transaction = _transaction_id(app, synced.json["id"])
 
     patch(anna, synced, location="Room Lighthouse")
 
-    assert [c.request.method for c in rsps.calls] == ["PATCH", "POST"]
+    assert [c.request.method for c in rsps.calls] == ["GET", "POST"]
     assert sent_json(rsps.calls[1])["transactionId"] != first_transaction
     assert links(app, synced.json["id"])["internal"].graph_event_id == "AAMkInternal2"
 
@@ -310,6 +337,7 @@ def test_a_write_aimed_at_the_external_meeting_is_refused(app, anna, graph, rsps
     # A taskpane mistake: the external meeting's id recorded, in EWS form, as the internal meeting.
     assert anna.post(f"/api/activities/{aid}/links", json={"kind": "external", "state": "sent",
                                                           "graphEventId": "AAMk-ext_1"}).status_code == 201
+    current(rsps, "AAMk-ext_1")  # Graph shows only colleagues on it, so the link check lets it through
     assert anna.post(f"/api/activities/{aid}/links", json={"kind": "internal", "state": "sent",
                                                           "ewsItemId": "AAMk/ext+1"}).status_code == 201
     rsps.calls.reset()
@@ -338,18 +366,20 @@ def test_a_cancelled_activity_whose_create_answer_was_lost_is_found_by_its_prope
     aid = created.json["id"]
     rsps.get(re.compile(re.escape(EVENTS) + r"\?\$filter=.*crmActivityId.*"),
              json={"value": [{"id": "AAMkInternal1", "isCancelled": False}]})
+    current(rsps)
     rsps.post(f"{EVENTS}/AAMkInternal1/cancel", status=202)
 
     patch(anna, created, status="cancelled")
 
-    assert [c.request.method for c in rsps.calls] == ["POST", "GET", "POST"]
+    assert [c.request.method for c in rsps.calls] == ["POST", "GET", "GET", "POST"]
     assert f"ep/value eq '{aid}'" in unquote(rsps.calls[1].request.url)
-    assert rsps.calls[2].request.url == f"{EVENTS}/AAMkInternal1/cancel"
+    assert "$select=attendees" in unquote(rsps.calls[2].request.url)
+    assert rsps.calls[3].request.url == f"{EVENTS}/AAMkInternal1/cancel"
     assert links(app, aid)["internal"].state == "cancelled"
     with app.app_context():  # the first job, still waiting for its retry, has nothing left to do
         assert sync.run_due(db.session(), GraphClient(lambda m: "static-token"), ORG, retry_now=True).actions == {
             "unchanged": 1}
-    assert len(rsps.calls) == 3
+    assert len(rsps.calls) == 4
 
 
 # The internal meeting as plain values --------------------------------------------------------------------------

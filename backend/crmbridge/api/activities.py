@@ -1,15 +1,17 @@
 """/api/activities: the caller's CRM activities, their external draft, drift, reconcile and links."""
 
-from flask import make_response
+from flask import current_app, make_response
 from marshmallow import RAISE
 
-from .. import db, schemas, services
+from .. import db, graph_setup, linking, schemas, services
 from ..auth.request import current_caller
 from .common import api_blueprint, expected_version, org_domains
 
 blp = api_blueprint("activities", __name__, "CRM activities and their Outlook meetings.")
 
 ACTIVITY = schemas.ActivityOut()
+# The attendee check before recording an internal link: a few seconds at most, then 503 with Retry-After.
+ATTENDEE_CHECK_TIMEOUT = (2.0, 4.0)
 
 
 def _with_etag(activity_view: services.ActivityView, status: int = 200):
@@ -76,7 +78,24 @@ def reconcile(data, activity_id):
 @blp.post("/activities/<int:activity_id>/links")
 @blp.arguments(schemas.LinkIn)
 @blp.response(201, schemas.LinkOut, description="201 when new, 200 when an existing link was updated.")
-@blp.alt_response(409, description="The Outlook meeting is already linked to another activity.")
+@blp.alt_response(409, description="The Outlook meeting is already linked to another activity (reason "
+                                   "already-linked), has attendees outside the organization and cannot be the "
+                                   "internal meeting (outsiders-on-internal-meeting), or the customer meeting "
+                                   "was already sent (already-sent).")
+@blp.alt_response(503, description="Microsoft Graph did not answer the attendee check in time (Retry-After).")
 def record_link(data, activity_id):
-    link, created = services.record_link(db.session(), current_caller(), activity_id, data)
+    caller = current_caller()
+    link, created = services.record_link(db.session(), caller, activity_id, data, org_domains(),
+                                         _graph_attendees(caller))
     return link, 201 if created else 200
+
+
+def _graph_attendees(caller):
+    """Graph's view of a meeting's attendees, read with a short timeout (the organizer waits for it), or None
+    when Graph is off or cannot act for this caller."""
+    app = current_app._get_current_object()
+    graph = graph_setup.request_client(app)
+    if graph is None or (graph_setup.mode(app) == "delegated" and not caller.is_user):
+        return None
+    bounded = graph.bounded(ATTENDEE_CHECK_TIMEOUT)
+    return lambda mailbox, ids: linking.read_attendees(bounded, mailbox, ids)

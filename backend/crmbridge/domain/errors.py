@@ -29,5 +29,15 @@ class AlreadyLinked(DomainError):
     """An Outlook meeting is already linked to another activity."""
 
 
+class Conflict(DomainError):
+    """The request conflicts with what is stored; ``reason`` is a stable code the taskpane maps to its own words,
+    ``details`` what it needs to explain it."""
+
+    def __init__(self, message: str, reason: str, details: dict | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.details = details or {}
+
+
 class StaleVersion(DomainError):
     """The activity changed since the caller read it (optimistic concurrency)."""

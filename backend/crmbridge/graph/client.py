@@ -7,6 +7,7 @@ and application tokens both work. Tokens and event bodies are never logged.
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 import threading
@@ -172,6 +173,15 @@ class GraphClient:
         self._semaphores: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
         self.requests_sent = 0
+
+    def bounded(self, timeout: float | tuple[float, float]) -> GraphClient:
+        """This client with a short timeout and no retries, for the calls an organizer waits for. It shares the
+        session, the token provider and the per-mailbox limits."""
+        clone = copy.copy(self)
+        clone.timeout = timeout
+        clone.max_retries = 0
+        clone._owns_session = False
+        return clone
 
     def close(self) -> None:
         if self._owns_session:

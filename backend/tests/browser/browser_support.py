@@ -187,6 +187,8 @@ class Api:
         return self.call("POST", "/api/activities", 201, json=activity_json(**fields)).json
 
     def link(self, activity_id: int, **body) -> dict:
+        if body.get("kind") == "internal":
+            body.setdefault("attendees", [])  # as the taskpane reports them: no one outside the organization
         return self.call("POST", f"/api/activities/{activity_id}/links", (200, 201), json=body).json
 
     def lookup(self, **query) -> dict:
