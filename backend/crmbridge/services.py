@@ -197,7 +197,7 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict, 
         link = MeetingLinkRow(kind=kind)
         row.links.append(link)
     elif link.state == "sent" and data["state"] == "pending":
-        if all(getattr(link, name) == value for name, value in ids.items()):
+        if ids and all(getattr(link, name) == value for name, value in ids.items()):
             return link, False  # the same meeting opened again: it stays sent
         raise Conflict("The customer meeting was already sent. Open it in Outlook to change it, or cancel it "
                        "there before inviting again.", "already-sent")

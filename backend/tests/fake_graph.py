@@ -28,7 +28,20 @@ then 504), ``drop`` (connection closed without an answer). Items inside ``$batch
 a create is stored and then the connection is dropped, which is what ``transactionId`` exists for.
 
 Every request is recorded (``fake.requests``), inner ``$batch`` requests too; ``fake.writes_to(event_id)``
-lists every non-GET request aimed at one event, whether or not it was applied.
+lists every non-GET request aimed at one event, whether or not it was applied. A write to an event also records
+the event's attendees as they were when it arrived (``RecordedRequest.attendees``).
+
+Mail (``fake.mails``, ``fake.mails_to(address)``): what Exchange sends when a meeting is written, each message with
+who caused it: ``api`` (a Graph request) or ``organizer`` (the organizer in Outlook, through the helpers below).
+- ``POST /events`` with attendees sends the invitations at once; there is no draft meeting in Graph
+  (graph:api-reference/v1.0/api/user-post-events.md, DESIGN 5).
+- An organizer's ``PATCH`` mails every attendee an update; there is no switch to suppress it (docs-contrib #6637):
+  attendees added get an invitation, removed ones a cancellation (DESIGN 8). Graph does not document a PATCH that
+  mails nobody, so the fake mails on every PATCH of a meeting with attendees, whatever it changes (stricter).
+- ``POST /events/{id}/cancel`` mails every attendee a cancellation and is organizer-only: an attendee's copy
+  answers 400 (graph:api-reference/v1.0/api/event-cancel.md).
+- ``DELETE`` of a meeting by its organizer sends the attendees a cancellation
+  (graph:api-reference/v1.0/api/event-delete.md).
 """
 
 from __future__ import annotations
@@ -91,6 +104,19 @@ class RecordedRequest:
     in_batch: bool = False
     status: int | None = None
     fault: str | None = None
+    attendees: tuple[str, ...] | None = None  # of the event a write was aimed at, when it arrived
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message Exchange sent to one address because a meeting was written."""
+
+    to: str
+    kind: str  # invitation | update | cancellation
+    event_id: str
+    subject: str
+    body: str
+    by: str  # api (a Graph request) | organizer (the organizer in Outlook)
 
 
 @dataclass
@@ -140,6 +166,7 @@ class FakeGraph:
         self.max_page_size = max_page_size
         self.require_immutable_ids = require_immutable_ids
         self.requests: list[RecordedRequest] = []
+        self.mails: list[Mail] = []
         self.faults_injected: Counter[str] = Counter()
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
@@ -154,14 +181,20 @@ class FakeGraph:
 
     # Test helpers: what the organizer or an attendee does in Outlook (not recorded as API requests) ---
 
-    def add_event(self, mailbox: str, event: dict) -> dict:
-        """Store an event as if the organizer made it in Outlook; returns it as Graph would."""
+    def add_event(self, mailbox: str, event: dict, *, is_organizer: bool = True) -> dict:
+        """Store an event as if the organizer made (and sent) it in Outlook; returns it as Graph would.
+        ``is_organizer=False``: an attendee's copy of someone else's meeting."""
         with self._lock:
-            return self._render(self._create(mailbox, event), expand=None)
+            item = self._create(mailbox, event)
+            item.event["isOrganizer"] = is_organizer
+            if is_organizer:
+                self._mail(item, "invitation", self._addresses(item), by="organizer")
+            return self._render(item, expand=None)
 
     def outlook_update(self, mailbox: str, event_id: str, changes: dict) -> dict:
+        """The organizer changes the meeting in Outlook and presses Send Update."""
         with self._lock:
-            return self._render(self._patch(self._live(mailbox, event_id), changes), expand=None)
+            return self._render(self._write(self._live(mailbox, event_id), changes, by="organizer"), expand=None)
 
     def respond(self, mailbox: str, event_id: str, address: str, response: str) -> None:
         """An attendee accepts, declines, ... (``status.response`` of that attendee)."""
@@ -175,7 +208,9 @@ class FakeGraph:
 
     def outlook_cancel(self, mailbox: str, event_id: str) -> None:
         with self._lock:
-            self._cancel(self._live(mailbox, event_id))
+            item = self._live(mailbox, event_id)
+            self._mail(item, "cancellation", self._addresses(item), by="organizer")
+            self._cancel(item)
 
     def outlook_delete(self, mailbox: str, event_id: str) -> None:
         with self._lock:
@@ -200,6 +235,11 @@ class FakeGraph:
     def subscriptions(self) -> list[dict]:
         with self._lock:
             return [dict(s) for s in self._subscriptions.values()]
+
+    def mails_to(self, address: str, *, by: str | None = None) -> list[Mail]:
+        """Every message sent to ``address`` (case-insensitive), optionally only those ``by`` api or organizer."""
+        with self._lock:
+            return [m for m in self.mails if m.to.lower() == address.lower() and by in (None, m.by)]
 
     def writes_to(self, event_id: str) -> list[RecordedRequest]:
         """Every non-GET request (applied, faulted or inside a batch) whose path names ``event_id``."""
@@ -248,7 +288,7 @@ class FakeGraph:
             answer = self._batch(body, request.host_url)
         else:
             answer = self._dispatch(
-                request.method, segments[1:], record.query, body, record.prefer, request.host_url
+                request.method, segments[1:], record.query, body, record.prefer, request.host_url, record
             )
         record.status = answer.status
         if (
@@ -296,11 +336,14 @@ class FakeGraph:
     # Routing --------------------------------------------------------------------------------------------
 
     def _dispatch(
-        self, method: str, segments: list[str], query: dict[str, str], body: Any, prefer: str, host_url: str
+        self, method: str, segments: list[str], query: dict[str, str], body: Any, prefer: str, host_url: str,
+        record: RecordedRequest | None = None,
     ) -> _Answer:
         base = host_url.rstrip("/") + "/v1.0"
         try:
             with self._lock:
+                if record is not None and method != "GET":
+                    record.attendees = self._attendees_of_target(segments)
                 return self._route(method, segments, query, body, prefer, base)
         except _GraphFault as fault:
             return _error(fault.status, fault.code, fault.message)
@@ -338,7 +381,14 @@ class FakeGraph:
             if len(rest) == 2 and rest[0] == "events":
                 return self._event_route(method, mailbox, rest[1], query, body)
             if len(rest) == 3 and rest[0] == "events" and rest[2] == "cancel" and method == "POST":
-                self._cancel(self._existing(mailbox, rest[1]))
+                item = self._existing(mailbox, rest[1])
+                if item.event.get("isOrganizer") is False:
+                    # event-cancel.md: "Only the organizer can cancel a meeting"; an attendee gets 400.
+                    raise _GraphFault(400, "ErrorAccessDenied", "Your request can't be completed. You need to be "
+                                                                "an organizer to cancel a meeting.")
+                if item.state == "live":
+                    self._mail(item, "cancellation", self._addresses(item), by="api")
+                self._cancel(item)
                 return _Answer(202)
         raise _GraphFault(400, "fakeUnsupportedRequest", f"{method} /{'/'.join(s)} is not faked")
 
@@ -352,10 +402,12 @@ class FakeGraph:
             if not isinstance(body, dict):
                 raise _GraphFault(400, "ErrorInvalidRequest", "PATCH needs a JSON object")
             return _Answer(
-                200, self._render(self._patch(self._existing(mailbox, event_id), body), expand=None)
+                200, self._render(self._write(self._existing(mailbox, event_id), body, by="api"), expand=None)
             )
         if method == "DELETE":
             item = self._existing(mailbox, event_id)
+            if item.state == "live" and item.event.get("isOrganizer") is not False:
+                self._mail(item, "cancellation", self._addresses(item), by="api")
             item.state = "deleted"
             self._bump(item)
             return _Answer(204)
@@ -392,7 +444,9 @@ class FakeGraph:
                 record.fault = fault
                 answer = self._fault_answer(fault)
             else:
-                answer = self._dispatch(record.method, segments, query, record.body, record.prefer, host_url)
+                answer = self._dispatch(
+                    record.method, segments, query, record.body, record.prefer, host_url, record
+                )
             record.status = answer.status
             responses.append(
                 {
@@ -414,7 +468,9 @@ class FakeGraph:
             for item in self._items.values():
                 if item.mailbox == mailbox and item.event.get("transactionId") == transaction_id:
                     return _Answer(201, self._render(item, expand=None))
-        return _Answer(201, self._render(self._create(mailbox, body), expand=None))
+        item = self._create(mailbox, body)
+        self._mail(item, "invitation", self._addresses(item), by="api")
+        return _Answer(201, self._render(item, expand=None))
 
     def _list_events(self, mailbox: str, query: dict[str, str], base: str, s: list[str]) -> _Answer:
         items = [i for i in self._items.values() if i.mailbox == mailbox and i.state == "live"]
@@ -557,6 +613,33 @@ class FakeGraph:
         event["changeKey"] = _change_key(item.seq)
         self._items[event_id] = item
         return item
+
+    def _write(self, item: _Item, changes: dict, *, by: str) -> _Item:
+        """The organizer's change, and the mail it causes (module docstring)."""
+        before = set(self._addresses(item))
+        self._patch(item, changes)
+        if item.event.get("isOrganizer") is False:
+            return item  # an attendee's own copy: Exchange sends nothing
+        after = self._addresses(item)
+        self._mail(item, "cancellation", [a for a in before if a not in set(after)], by=by)
+        self._mail(item, "update", [a for a in after if a in before], by=by)
+        self._mail(item, "invitation", [a for a in after if a not in before], by=by)
+        return item
+
+    def _addresses(self, item: _Item) -> list[str]:
+        return [a["emailAddress"]["address"].lower() for a in item.event.get("attendees", [])]
+
+    def _mail(self, item: _Item, kind: str, recipients: Iterable[str], *, by: str) -> None:
+        body = (item.event.get("body") or {}).get("content") or ""
+        for address in recipients:
+            self.mails.append(Mail(address, kind, item.event["id"], item.event.get("subject") or "", body, by))
+
+    def _attendees_of_target(self, segments: list[str]) -> tuple[str, ...] | None:
+        if len(segments) >= 4 and segments[0] == "users" and segments[2] == "events":
+            item = self._items.get(segments[3])
+            if item is not None and item.mailbox == segments[1].lower():
+                return tuple(self._addresses(item))
+        return None
 
     def _patch(self, item: _Item, changes: dict) -> _Item:
         self._apply(item, {k: v for k, v in changes.items() if k not in _READ_ONLY})

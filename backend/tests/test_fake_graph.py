@@ -6,7 +6,7 @@ import pytest
 import requests
 from fake_graph import start_fake_graph
 
-from crmbridge.graph import GraphClient, GraphDeltaExpired, GraphNotFound, GraphUnavailable, event_path
+from crmbridge.graph import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, GraphUnavailable, event_path
 
 MAILBOX = "olivia@contoso.com"
 PROP = "String {00020329-0000-0000-C000-000000000046} Name crmActivityId"
@@ -247,3 +247,68 @@ def test_the_fake_refuses_requests_without_token_or_immutable_ids(graph):
 
     assert no_token.status_code == 401
     assert no_preference.status_code == 400
+
+
+# Mail: what Exchange sends when a meeting is written (each rule names its source) -----------------------------
+
+
+def attendees(*addresses):
+    return [{"emailAddress": {"address": a}, "type": "required"} for a in addresses]
+
+
+def test_a_create_with_attendees_sends_the_invitations_at_once(graph):
+    # graph:api-reference/v1.0/api/user-post-events.md; DESIGN 5: there is no draft meeting in Graph.
+    client, fake = graph()
+    invited = attendees("a@contoso.com", "c@fabrikam.example")
+    created = client.create_event(MAILBOX, {**meeting(1), "attendees": invited}, "tx-1")
+    alone = client.create_event(MAILBOX, {**meeting(2), "attendees": []}, "tx-2")
+
+    assert [(m.to, m.kind, m.event_id, m.by) for m in fake.mails] == [
+        ("a@contoso.com", "invitation", created["id"], "api"),
+        ("c@fabrikam.example", "invitation", created["id"], "api"),
+    ]
+    assert fake.writes_to(alone["id"]) == []
+
+
+def test_an_organizers_patch_mails_every_attendee_and_removed_ones_get_a_cancellation(graph):
+    # docs-contrib #6637: no switch suppresses it; DESIGN 8: removed attendees get a cancellation.
+    client, fake = graph()
+    event = fake.add_event(MAILBOX, {**meeting(1), "attendees": attendees("a@contoso.com", "b@contoso.com")})
+    fake.mails.clear()
+
+    client.update_event(MAILBOX, event["id"], {"attendees": attendees("a@contoso.com", "c@fabrikam.example")})
+    client.update_event(MAILBOX, event["id"], {"body": {"contentType": "text", "content": "second"}})
+
+    assert [(m.to, m.kind, m.body) for m in fake.mails] == [
+        ("b@contoso.com", "cancellation", ""), ("a@contoso.com", "update", ""),
+        ("c@fabrikam.example", "invitation", ""),
+        ("a@contoso.com", "update", "second"), ("c@fabrikam.example", "update", "second"),
+    ]
+    assert fake.writes_to(event["id"])[1].attendees == ("a@contoso.com", "c@fabrikam.example")
+
+
+def test_cancel_is_organizer_only_and_mails_a_cancellation(graph):
+    # graph:api-reference/v1.0/api/event-cancel.md: only the organizer can cancel; an attendee gets 400.
+    client, fake = graph()
+    own = fake.add_event(MAILBOX, {**meeting(1), "attendees": attendees("a@contoso.com")})
+    theirs = fake.add_event(MAILBOX, {**meeting(2), "attendees": attendees("a@contoso.com")}, is_organizer=False)
+    fake.mails.clear()
+
+    client.cancel_event(MAILBOX, own["id"])
+    with pytest.raises(GraphError) as refused:
+        client.cancel_event(MAILBOX, theirs["id"])
+
+    assert refused.value.status == 400
+    assert [(m.to, m.kind, m.event_id, m.by) for m in fake.mails] == [
+        ("a@contoso.com", "cancellation", own["id"], "api")]
+
+
+def test_what_the_organizer_does_in_outlook_is_mail_by_the_organizer(graph):
+    _, fake = graph()
+    event = fake.add_event(MAILBOX, {**meeting(1), "attendees": attendees("c@fabrikam.example")})
+    fake.outlook_update(MAILBOX, event["id"], {"subject": "Moved"})
+    fake.outlook_cancel(MAILBOX, event["id"])
+
+    assert [(m.kind, m.by) for m in fake.mails_to("C@fabrikam.example")] == [
+        ("invitation", "organizer"), ("update", "organizer"), ("cancellation", "organizer")]
+    assert fake.mails_to("c@fabrikam.example", by="api") == []
