@@ -30,7 +30,7 @@ from .domain.addresses import address_key
 from .domain.classification import Kind, OrgDomains, classify
 from .domain.errors import InvalidInput
 from .domain.graph_event import read_graph_event
-from .domain.outsiders import attendee_addresses
+from .domain.outsiders import attendee_addresses, outsiders
 from .graph import GraphClient, GraphError, GraphNotFound
 from .models import ActivityRow, MeetingLinkRow, now
 
@@ -53,6 +53,9 @@ def addin_value(activity_id: int, kind: str | None = None) -> str:
     if kind:
         value[ADDIN_MEETING_KIND] = kind
     return json.dumps(value, separators=(",", ":"))
+
+
+EXTERNAL_DRAFT = "external-draft"
 
 
 def link_properties(activity_id: int) -> list[dict]:
@@ -129,6 +132,16 @@ def find_sent_external(
         )
     best = _match_by_time_and_attendees(activity, org, candidates, excluded)
     return Found(best, "attendees") if best else None
+
+
+SENT_CHECK_FIELDS = ("attendees", "isDraft", "isOrganizer", "isCancelled", "iCalUId")
+
+
+def is_sent_customer_meeting(event: dict, org: OrgDomains) -> bool:
+    """Sent: the organizer's, not cancelled, not a draft by Graph's word, with someone outside the organization on
+    it (an appointment with nobody invited yet, or only colleagues, is no customer meeting)."""
+    return (_sent_by_organizer(event) and not event.get("isCancelled")
+            and bool(outsiders(attendee_addresses(event), org)))
 
 
 def _sent_by_organizer(event: dict) -> bool:
@@ -212,6 +225,17 @@ def link_sent_invitations(
     linked = []
     for link in pending_links(session, mailbox, since):
         row = link.activity
+        if link.graph_event_id:  # the customer appointment the backend put there: its id is known
+            try:
+                event = graph.get_event(mailbox, link.graph_event_id, select=SENT_CHECK_FIELDS)
+            except GraphError as exc:
+                log.warning("activity %s: reading the customer appointment failed: %s %s", row.id, exc.status,
+                            exc.code)
+                continue
+            if is_sent_customer_meeting(event, org) and record_sent(session, link, event):
+                session.commit()
+                linked.append((link, event))
+            continue
         internal_ids = [lk.graph_event_id for lk in row.links if lk.kind == "internal" and lk.graph_event_id]
         try:
             found = find_sent_external(graph, store.to_domain(row), org, exclude_ids=internal_ids,

@@ -89,8 +89,19 @@ class ActivityOut(Schema):
     participants = fields.List(fields.Nested(ParticipantOut))
 
 
+class PaneActivityOut(ActivityOut):
+    """An activity as the taskpane and lists get it: never the internal notes, which the pane does not show
+    (data minimisation); with the state of its external meeting."""
+
+    class Meta:
+        exclude = ("internal_notes",)
+
+    external_state = fields.String(data_key="externalState", metadata={
+        "description": "no-externals, not-invited, invitation-open, sent or cancelled (without drift)"})
+
+
 class ActivityPage(Schema):
-    items = fields.List(fields.Nested(ActivityOut))
+    items = fields.List(fields.Nested(PaneActivityOut))
     page = fields.Integer()
     page_size = fields.Integer(data_key="pageSize")
     total = fields.Integer()
@@ -227,7 +238,7 @@ class LookupIn(LookupQuery):
 
 
 class LookupOut(Schema):
-    activity = fields.Nested(ActivityOut)
+    activity = fields.Nested(PaneActivityOut)
     etag = fields.String()
     meeting = fields.String(allow_none=True, metadata={"description": "Which linked meeting the id matched."})
     state = fields.String(metadata={"description": "no-externals, not-invited, invitation-open, sent, in-sync, "
@@ -235,6 +246,16 @@ class LookupOut(Schema):
     external_meeting = fields.Nested(LinkOut, data_key="externalMeeting", allow_none=True)
     internal_meeting = fields.Nested(LinkOut, data_key="internalMeeting", allow_none=True)
     drift = fields.Nested(DriftOut, allow_none=True)
+    can_prepare_appointment = fields.Boolean(data_key="canPrepareAppointment", metadata={
+        "description": "Whether this server can put the customer appointment (no attendees) into the organizer's "
+                       "calendar: POST /api/activities/{id}/customer-appointment."})
+
+
+class CustomerAppointmentOut(Schema):
+    """The appointment put into the organizer's calendar with nobody invited yet, as the activity's external link."""
+
+    link = fields.Nested(LinkOut)
+    created = fields.Boolean(metadata={"description": "False when the appointment already existed."})
 
 
 class Health(Schema):

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from .domain.graph_event import read_graph_event
 from .domain.meeting_state import external_state
 from .domain.outsiders import outsiders
 from .domain.reconcile import take_outlook
+from .graph import GraphClient
 from .models import ActivityRow, MeetingLinkRow, now
 
 LINK_ID_FIELDS = ("graph_event_id", "ews_item_id", "ical_uid")
@@ -27,6 +29,7 @@ LINK_ID_FIELDS = ("graph_event_id", "ews_item_id", "ical_uid")
 class ActivityView:
     activity: Activity
     participants: tuple[ClassifiedParticipant, ...]
+    external_state: str | None = None
 
     @property
     def etag(self) -> str:
@@ -42,6 +45,7 @@ class LookupView:
     external_meeting: MeetingLinkRow | None
     internal_meeting: MeetingLinkRow | None
     drift: Drift | None
+    can_prepare_appointment: bool = False
 
 
 def etag_for(version: int) -> str:
@@ -114,8 +118,15 @@ def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomai
         raise NotAllowed("Listing shows an organizer's own activities; sign in as the organizer.")
     rows, total = store.list_own(session, caller.email, query.get("start"), query.get("end"),
                                  query["page"], query["page_size"])
-    return {"items": [view(store.to_domain(r), org) for r in rows], "page": query["page"],
+    return {"items": [_listed(r, org) for r in rows], "page": query["page"],
             "page_size": query["page_size"], "total": total}
+
+
+def _listed(row: ActivityRow, org: OrgDomains) -> ActivityView:
+    activity = store.to_domain(row)
+    external = next((link for link in row.links if link.kind == "external"), None)
+    state = external_state(activity, org, external.state if external else None, None)
+    return ActivityView(activity, activity.classified(org), state.value)
 
 
 def _save(session: Session, row: ActivityRow, expected_version: int, before: Activity, activity: Activity) -> Activity:
@@ -239,6 +250,37 @@ def _link_kind(kind: str | None, reported: list[str] | None, mailbox: str, ids: 
     return kind
 
 
+def prepare_customer_appointment(session: Session, caller: Caller, activity_id: int, org: OrgDomains,
+                                 graph: GraphClient, *, at: datetime | None = None) -> tuple[MeetingLinkRow, bool]:
+    """Put the customer appointment (nobody invited) into the organizer's calendar for the pane to open, once per
+    activity: an open one is returned again. Refused for a cancelled or past activity, one without externals,
+    and one whose customer meeting was sent. The Graph call comes first: nothing is stored when it fails."""
+    row = _row(session, caller, activity_id)
+    activity = store.to_domain(row)
+    external = next((link for link in row.links if link.kind == "external"), None)
+    if activity.status is Status.CANCELLED:
+        raise Conflict("The activity is cancelled in the CRM, so no invitation goes out.", "cancelled")
+    if activity.end <= (at or now()):
+        raise Conflict("The activity is over, so no invitation goes out.", "over")
+    if not activity.externals(org):
+        raise Conflict("The activity has no external participants to invite.", "no-externals")
+    if external is not None and external.state == "sent":
+        raise Conflict("The customer meeting was already sent. Open it in Outlook to change it.", "already-sent")
+    if external is not None and external.state == "pending" and external.graph_event_id:
+        return external, False
+    created = graph.create_event(activity.organizer_email, sync.customer_appointment(activity, org),
+                                 f"crmbridge-customer-{row.id}-v{row.version}")
+    if external is None:
+        external = MeetingLinkRow(kind="external")
+        row.links.append(external)
+    external.state = "pending"
+    external.graph_event_id, external.ews_item_id = created["id"], None
+    external.ical_uid = created.get("iCalUId")
+    external.updated_at = now()
+    session.commit()
+    return external, True
+
+
 def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
     link = store.find_link(session, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
                            ical_uid=query.get("ical_uid"))
@@ -257,5 +299,6 @@ def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> Lo
     if query.get("snapshot") is not None and meeting != "internal":
         drift = compute_drift(activity, read_graph_event(query["snapshot"]), org)
     state = external_state(activity, org, external.state if external else None, drift)
-    return LookupView(view(activity, org), etag_for(activity.version), meeting, state.value, external,
+    return LookupView(replace(view(activity, org), external_state=state.value), etag_for(activity.version), meeting,
+                      state.value, external,
                       links.get("internal"), drift)

@@ -40,9 +40,10 @@ from . import store
 from .domain.activity import Activity, Status
 from .domain.addresses import address_key
 from .domain.classification import Kind, OrgDomains, classify
+from .domain.draft import external_draft
 from .domain.outsiders import attendee_addresses, outsiders
 from .graph import GraphClient, GraphError, GraphNotFound
-from .linking import CRM_ACTIVITY_PROPERTY, graph_id_of, link_properties
+from .linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, EXTERNAL_DRAFT, addin_value, graph_id_of, link_properties
 from .models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,26 @@ def internal_meeting(activity: Activity, org: OrgDomains) -> dict:
         "isAllDay": activity.is_all_day,
         "location": {"displayName": activity.location},
         "attendees": internal_attendees(activity, org),
+    }
+
+
+def customer_appointment(activity: Activity, org: OrgDomains) -> dict:
+    """The appointment the organizer turns into the customer meeting: the external draft's subject, time, place
+    (as text) and agenda, and NO attendees. Graph sends the invitations of a create with attendees at once (DESIGN
+    5); without attendees it is a plain appointment that mails nobody. Its add-in property says "external-draft",
+    so the pane knows it, and neither the sync nor the linking takes it for the internal meeting or a sent one."""
+    draft = external_draft(activity, org)
+    return {
+        "subject": draft.subject,
+        "body": {"contentType": "text", "content": draft.body},
+        "start": _graph_time(activity, activity.start),
+        "end": _graph_time(activity, activity.end),
+        "isAllDay": activity.is_all_day,
+        "location": {"displayName": draft.location},
+        "attendees": [],
+        "singleValueExtendedProperties": [
+            {"id": ADDIN_PROPERTY, "value": addin_value(activity.id, EXTERNAL_DRAFT)},
+        ],
     }
 
 

@@ -5,6 +5,7 @@ from marshmallow import RAISE
 
 from .. import db, graph_setup, linking, schemas, services
 from ..auth.request import current_caller
+from ..errors import ApiError
 from .common import api_blueprint, expected_version, org_domains
 
 blp = api_blueprint("activities", __name__, "CRM activities and their Outlook meetings.")
@@ -12,6 +13,7 @@ blp = api_blueprint("activities", __name__, "CRM activities and their Outlook me
 ACTIVITY = schemas.ActivityOut()
 # The attendee check before recording an internal link: a few seconds at most, then 503 with Retry-After.
 ATTENDEE_CHECK_TIMEOUT = (2.0, 4.0)
+APPOINTMENT_TIMEOUT = (2.0, 5.0)
 
 
 def _with_etag(activity_view: services.ActivityView, status: int = 200):
@@ -90,12 +92,38 @@ def record_link(data, activity_id):
     return link, 201 if created else 200
 
 
-def _graph_attendees(caller):
-    """Graph's view of a meeting's attendees, read with a short timeout (the organizer waits for it), or None
-    when Graph is off or cannot act for this caller."""
+@blp.post("/activities/<int:activity_id>/customer-appointment")
+@blp.response(201, schemas.CustomerAppointmentOut, description="Created in the organizer's calendar with nobody "
+              "invited (200 when it already existed); open it with Office.js displayAppointmentFormAsync.")
+@blp.alt_response(409, description="Cancelled (cancelled), over (over), nobody to invite (no-externals) or the "
+                                   "customer meeting was already sent (already-sent).")
+@blp.alt_response(503, description="Microsoft Graph is off for this server, or did not answer in time "
+                                   "(Retry-After).")
+def customer_appointment(activity_id):
+    caller = current_caller()
+    graph = _organizer_graph(caller)
+    if graph is None:
+        raise ApiError("This server cannot reach Outlook calendars (Microsoft Graph is off). Start from a new "
+                       "meeting instead.", status=503)
+    link, created = services.prepare_customer_appointment(db.session(), caller, activity_id, org_domains(),
+                                                          graph.bounded(APPOINTMENT_TIMEOUT))
+    return {"link": link, "created": created}, 201 if created else 200
+
+
+def _organizer_graph(caller):
+    """The Graph client for a call the organizer waits for, or None when Graph is off or cannot act for them."""
     app = current_app._get_current_object()
     graph = graph_setup.request_client(app)
     if graph is None or (graph_setup.mode(app) == "delegated" and not caller.is_user):
+        return None
+    return graph
+
+
+def _graph_attendees(caller):
+    """Graph's view of a meeting's attendees, read with a short timeout (the organizer waits for it), or None
+    when Graph is off or cannot act for this caller."""
+    graph = _organizer_graph(caller)
+    if graph is None:
         return None
     bounded = graph.bounded(ATTENDEE_CHECK_TIMEOUT)
     return lambda mailbox, ids: linking.read_attendees(bounded, mailbox, ids)

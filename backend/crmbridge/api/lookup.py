@@ -1,8 +1,11 @@
 """/api/lookup: everything the taskpane needs when it opens on a meeting, in one call."""
 
+from dataclasses import replace
+
+from flask import current_app
 from marshmallow import RAISE
 
-from .. import db, schemas, services
+from .. import db, graph_setup, schemas, services
 from ..auth.request import current_caller
 from .common import api_blueprint, org_domains
 
@@ -13,11 +16,20 @@ blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, cl
 @blp.arguments(schemas.LookupQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.LookupOut)
 def lookup(query):
-    return services.lookup(db.session(), current_caller(), query, org_domains())
+    return _lookup(query)
 
 
 @blp.post("/lookup")
 @blp.arguments(schemas.LookupIn)
 @blp.response(200, schemas.LookupOut, description="As GET, with a Graph-shaped snapshot of the open meeting.")
 def lookup_with_snapshot(query):
-    return services.lookup(db.session(), current_caller(), query, org_domains())
+    return _lookup(query)
+
+
+def _lookup(query):
+    caller = current_caller()
+    found = services.lookup(db.session(), caller, query, org_domains())
+    app = current_app._get_current_object()
+    can_prepare = graph_setup.request_client(app) is not None and (
+        caller.is_user or graph_setup.mode(app) == "application")
+    return replace(found, can_prepare_appointment=can_prepare)
