@@ -534,6 +534,11 @@ class OutOfSync:
         return self.activity.id
 
 
+def is_watched(session: Session, organizer_email: str) -> bool:
+    """Whether the drift watch has read this organizer's calendar at least once (a delta round stored)."""
+    return session.get(DeltaStateRow, store.organizer_key(organizer_email)) is not None
+
+
 def out_of_sync(session: Session, organizer_email: str, org: OrgDomains, *, at: datetime | None = None
                 ) -> list[OutOfSync]:
     """The organizer's upcoming external meetings that differ from their activities, as last read from Graph and

@@ -7,8 +7,8 @@ from conftest import Api, activity_json, token_for
 
 from crmbridge import db, doctor, drift_watch, graph_setup
 from crmbridge.domain.classification import OrgDomains
-from crmbridge.graph import GraphUnavailable
-from crmbridge.models import ActivityRow, GraphNotificationRow, GraphSubscriptionRow
+from crmbridge.graph import GraphClient, GraphUnavailable
+from crmbridge.models import ActivityRow, DeltaStateRow, GraphNotificationRow, GraphSubscriptionRow
 
 URL = "/api/graph/notifications"
 
@@ -129,7 +129,20 @@ def test_the_drift_list_shows_the_callers_meetings_out_of_sync_with_each_externa
         ("jonas@fabrikam.example", "", "accepted", True),
     ]
     assert "discount" not in response.get_data(as_text=True)
-    assert bo.get("/api/drift").json == {"items": [], "total": 0}
+    assert bo.get("/api/drift").json == {"items": [], "total": 0, "watching": False}
+
+
+def test_an_empty_drift_list_says_whether_the_calendar_is_watched_at_all(app, anna):
+    assert anna.get("/api/drift").json["watching"] is False  # Graph off: nobody reads the calendar
+    graph_setup.install(app, GraphClient(lambda mailbox: "token"))
+    assert anna.get("/api/drift").json["watching"] is False  # on, but no scan has read it yet
+    with app.app_context():
+        session = db.session()
+        session.add(DeltaStateRow(mailbox="anna@contoso.com", delta_link="https://graph.example/delta",
+                                  window_start=datetime.now(UTC), window_end=datetime.now(UTC)))
+        session.commit()
+
+    assert anna.get("/api/drift").json == {"items": [], "total": 0, "watching": True}
 
 
 def outlook_event(event_id, start, end, answers):

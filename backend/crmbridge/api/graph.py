@@ -102,6 +102,8 @@ class OutOfSyncOut(Schema):
 class DriftListOut(Schema):
     items = fields.List(fields.Nested(OutOfSyncOut))
     total = fields.Integer()
+    watching = fields.Boolean(metadata={"description": "Whether the caller's calendar is watched (Graph on and read at "
+                                                       "least once): without it an empty list proves nothing."})
 
 
 @blp.get("/drift")
@@ -111,5 +113,7 @@ def drift_list():
     caller = current_caller()
     if not caller.is_user:
         raise NotAllowed("The list shows an organizer's own meetings; sign in as the organizer.")
-    items = drift_watch.out_of_sync(db.session(), caller.email, org_domains())
-    return {"items": items, "total": len(items)}
+    session = db.session()
+    items = drift_watch.out_of_sync(session, caller.email, org_domains())
+    watching = graph_setup.mode(current_app) != "off" and drift_watch.is_watched(session, caller.email)
+    return {"items": items, "total": len(items), "watching": watching}
