@@ -199,3 +199,22 @@ def test_an_explicit_offset_in_the_date_time_wins_over_the_zone_name():
     act, ev = in_sync_pair()
     ev["start"] = {"dateTime": "2026-12-01T09:00:00+01:00", "timeZone": "Pacific Standard Time"}
     assert drift(act, ev).in_sync
+
+
+# The state the pane names ---------------------------------------------------------------------------------------
+
+
+def test_an_activity_cancelled_only_in_the_crm_never_says_the_customer_meeting_is_cancelled():
+    from crmbridge.domain.meeting_state import external_state
+
+    start, end = datetime(2030, 3, 4, 9, tzinfo=UTC), datetime(2030, 3, 4, 10, tzinfo=UTC)
+    planned = activity(start, end)
+    cancelled = activity(start, end, status=Status.CANCELLED)
+    live = event("2030-03-04T09:00:00", "2030-03-04T10:00:00")
+    gone = event("2030-03-04T09:00:00", "2030-03-04T10:00:00", isCancelled=True)
+
+    assert external_state(cancelled, ORG, "sent", None) == "crm-cancelled"
+    assert external_state(cancelled, ORG, "sent", drift(cancelled, live)) == "crm-cancelled"
+    assert external_state(cancelled, ORG, "sent", drift(cancelled, gone)) == "cancelled"
+    assert external_state(cancelled, ORG, "cancelled", None) == "cancelled"
+    assert external_state(planned, ORG, "sent", drift(planned, gone)) == "drifted"

@@ -15,12 +15,20 @@ class ExternalState(StrEnum):
     IN_SYNC = "in-sync"
     DRIFTED = "drifted"
     CANCELLED = "cancelled"
+    CRM_CANCELLED = "crm-cancelled"
 
 
 def external_state(activity: Activity, org: OrgDomains, link_state: str | None, drift: Drift | None) -> ExternalState:
-    """``link_state`` is the external link's state (pending, sent, cancelled) or None when there is no link."""
-    if link_state == "cancelled" or (drift is None and activity.status is Status.CANCELLED and link_state):
+    """``link_state`` is the external link's state (pending, sent, cancelled) or None when there is no link.
+
+    ``cancelled`` means the customer meeting is cancelled (the link says so, or Outlook shows it); an activity
+    cancelled only in the CRM is ``crm-cancelled``: the customers still have their meeting until the organizer
+    cancels it in Outlook."""
+    both_cancelled = drift is not None and drift.in_sync and activity.status is Status.CANCELLED
+    if link_state == "cancelled" or both_cancelled:
         return ExternalState.CANCELLED
+    if activity.status is Status.CANCELLED:
+        return ExternalState.CRM_CANCELLED
     if drift is not None:
         return ExternalState.IN_SYNC if drift.in_sync else ExternalState.DRIFTED
     if link_state == "sent":
