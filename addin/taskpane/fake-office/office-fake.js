@@ -13,7 +13,7 @@
  *   requirements     {"Mailbox": "1.13"}  the highest version supported per requirement set
  *   item             null (nothing selected) or {
  *                      mode: "read" | "compose", itemType: "appointment", itemId (EWS; compose: set once saved),
- *                      subject, start, end (ISO strings), location, isAllDay,
+ *                      subject, start, end (ISO strings), location,
  *                      requiredAttendees / optionalAttendees: [{emailAddress, displayName, appointmentResponse}],
  *                      organizer: {emailAddress, displayName}, bodyType: "html" | "text", body,
  *                      customProperties: {name: value}, missing: ["requiredAttendees", ...]  (left undefined)
@@ -32,6 +32,26 @@
  *
  * Every call is recorded in `window.__officeCalls` as {api, args}, with Dates written as {"$date": iso}; inside a
  * frame each call is also posted to the parent as {type: "office-fake:call", call, item}.
+ *
+ * As strict as Outlook, each rule with its source (ref: OfficeDev/office-js-docs-reference, docs-pr:
+ * OfficeDev/office-js-docs-pr); where the docs are silent the fake refuses:
+ * - The organizer's own meeting opens in compose; read form is for attendees (docs-pr compose-scenario.md:
+ *   "Viewing or editing an existing appointment, or meeting item in which the user is the organizer"). A scenario
+ *   with a read-mode item organized by the signed-in user is refused at once.
+ * - isAllDayEvent is a Mailbox preview API (ref office.isalldayevent.yml): not offered in either mode.
+ * - item.itemId exists in read mode only (ref office.appointmentread.yml); getItemIdAsync is compose, Mailbox 1.8,
+ *   and fails until the item was saved (ref office.appointmentcompose.yml).
+ * - displayNewAppointmentForm and displayNewAppointmentFormAsync: applicable mode Read (ref office.mailbox.yml);
+ *   called in compose they fail. displayAppointmentForm(Async) works in both (Async: Mailbox 1.9).
+ * - convertToEwsId and convertToRestId: Mailbox 1.3 (ref office.mailbox.yml).
+ * - Recipients setAsync and addAsync take at most 100 per call (ref office.recipients.yml).
+ * - saveAsync on an appointment that already exists sends the added attendees an invitation and the removed ones
+ *   a cancellation at once (ref office.appointmentcompose.yml, saveAsync remarks); a never-saved appointment saves
+ *   without mail (DESIGN 2). Those mails are recorded in `__officeFake.mails` so a test can assert the pane
+ *   never caused one.
+ * - item.addHandlerAsync, compose, Mailbox 1.7: AppointmentTimeChanged and RecipientsChanged (1.7),
+ *   EnhancedLocationsChanged (1.8) (ref office.appointmentcompose.yml, addHandlerAsync);
+ *   `__officeFake.organizerEdits(changes)` plays the organizer editing the form and raises them.
  */
 (function () {
   "use strict";
@@ -44,6 +64,9 @@
     CoercionType: { Text: "text", Html: "html" },
     EventType: {
       ItemChanged: "olkItemSelectedChanged",
+      AppointmentTimeChanged: "olkAppointmentTimeChanged",
+      RecipientsChanged: "olkRecipientsChanged",
+      EnhancedLocationsChanged: "olkEnhancedLocationsChanged",
       DialogMessageReceived: "dialogMessageReceived",
       DialogEventReceived: "dialogEventReceived",
     },
@@ -64,6 +87,8 @@
   const held = [];
   let holding = false;
   const handlers = {};
+  let itemHandlers = {};
+  const mails = [];
   const inFrame = window.parent !== window;
 
   // ---------------------------------------------------------------- recording
@@ -164,7 +189,6 @@
       start: item.start ? new Date(item.start) : new Date(),
       end: item.end ? new Date(item.end) : new Date(Date.now() + 30 * 60000),
       location: item.location || "",
-      isAllDay: Boolean(item.isAllDay),
       required: fromRecipients(item.requiredAttendees),
       optional: fromRecipients(item.optionalAttendees),
       organizer: item.organizer ? details(item.organizer) : null,
@@ -172,14 +196,21 @@
       body: item.body || "",
       customProperties: Object.assign({}, item.customProperties || {}),
       missing: item.missing || [],
+      // Who has the invitation already: the attendees of a saved meeting, nobody for a new one.
+      saved: item.itemId ? addressesOf(fromRecipients(item.requiredAttendees)
+        .concat(fromRecipients(item.optionalAttendees))) : null,
     };
+  }
+
+  function addressesOf(list) {
+    return list.map((d) => d.emailAddress.toLowerCase());
   }
 
   function itemState() {
     if (!state) return null;
     return plain({
       mode: state.mode, itemId: state.itemId, subject: state.subject, start: state.start, end: state.end,
-      location: state.location, isAllDay: state.isAllDay, requiredAttendees: state.required,
+      location: state.location, requiredAttendees: state.required,
       optionalAttendees: state.optional, bodyType: state.bodyType, body: state.body,
       customProperties: state.customProperties,
     });
@@ -228,7 +259,6 @@
       start: new Date(state.start),
       end: new Date(state.end),
       location: state.location,
-      isAllDayEvent: state.isAllDay,
       requiredAttendees: state.required.map((d) => Object.assign({}, d)),
       optionalAttendees: state.optional.map((d) => Object.assign({}, d)),
       organizer: state.organizer ? Object.assign({}, state.organizer) : undefined,
@@ -282,13 +312,12 @@
   }
 
   function composeItem() {
-    return {
+    const item = {
       itemType: state.itemType,
       subject: field("subject", () => state.subject, (v) => { state.subject = String(v); }),
       location: field("location", () => state.location, (v) => { state.location = String(v); }),
       start: field("start", () => new Date(state.start), (v) => { state.start = new Date(v); }, mustBeDate),
       end: field("end", () => new Date(state.end), (v) => { state.end = new Date(v); }, mustBeDate),
-      isAllDayEvent: field("isAllDayEvent", () => state.isAllDay, (v) => { state.isAllDay = Boolean(v); }),
       requiredAttendees: recipients("requiredAttendees", "required"),
       optionalAttendees: recipients("optionalAttendees", "optional"),
       organizer: {
@@ -316,30 +345,62 @@
           });
         },
       },
-      getItemIdAsync(options, callback) {
+      saveAsync(options, callback) {
+        const [opts, cb] = splitArgs(options, callback);
+        record("item.saveAsync", []);
+        respond("item.saveAsync", cb, opts, () => {
+          if (!state.itemId) state.itemId = `AAMkFakeSaved/${Math.random().toString(36).slice(2, 10)}+=`;
+          const now = addressesOf(state.required.concat(state.optional));
+          if (state.saved) {
+            // An existing appointment: Outlook sends at once (office.appointmentcompose.yml, saveAsync).
+            now.filter((a) => !state.saved.includes(a)).forEach((to) => mails.push({ to, kind: "invitation" }));
+            state.saved.filter((a) => !now.includes(a)).forEach((to) => mails.push({ to, kind: "cancellation" }));
+          }
+          state.saved = now;
+          return state.itemId;
+        });
+      },
+      loadCustomPropertiesAsync,
+    };
+    if (isSetSupported("Mailbox", "1.8")) {
+      item.getItemIdAsync = function (options, callback) {
         const [opts, cb] = splitArgs(options, callback);
         record("item.getItemIdAsync", []);
         respond("item.getItemIdAsync", cb, opts, () => {
           if (!state.itemId) throw officeError("ItemNotSaved", "The item has not been saved yet.");
           return state.itemId;
         });
-      },
-      saveAsync(options, callback) {
+      };
+    }
+    if (isSetSupported("Mailbox", "1.7")) {
+      item.addHandlerAsync = function (eventType, handler, options, callback) {
         const [opts, cb] = splitArgs(options, callback);
-        record("item.saveAsync", []);
-        respond("item.saveAsync", cb, opts, () => {
-          if (!state.itemId) state.itemId = `AAMkFakeSaved/${Math.random().toString(36).slice(2, 10)}+=`;
-          return state.itemId;
+        record("item.addHandlerAsync", [eventType]);
+        const known = [Enums.EventType.AppointmentTimeChanged, Enums.EventType.RecipientsChanged];
+        if (isSetSupported("Mailbox", "1.8")) known.push(Enums.EventType.EnhancedLocationsChanged);
+        respond("item.addHandlerAsync", cb, opts, () => {
+          if (!known.includes(eventType)) throw officeError("InvalidEventType", `No ${eventType} on this item.`);
+          itemHandlers[eventType] = handler;
         });
-      },
-      loadCustomPropertiesAsync,
-    };
+      };
+    }
+    return item;
   }
 
-  function buildItem(item) {
+  function buildItem(item, profile) {
+    itemHandlers = {};
     if (!item) {
       state = null;
       return null;
+    }
+    const mode = item.mode || "read";
+    const organizer = item.organizer && item.organizer.emailAddress;
+    if (mode === "read" && organizer && profile && organizer.toLowerCase() === profile.emailAddress.toLowerCase()) {
+      throw new Error("office-fake: Outlook opens the organizer's own meeting in compose, not read "
+        + "(docs-pr compose-scenario.md); give this scenario mode \"compose\"");
+    }
+    if (mode === "compose" && "itemId" in item && item.itemId && item.isNew) {
+      throw new Error("office-fake: a new compose item has no id");
     }
     state = loadState(item);
     const built = state.mode === "compose" ? composeItem() : readItem();
@@ -359,6 +420,10 @@
     return parts;
   }
 
+  function readOnly(api) {
+    return officeError("InvalidApiCall", `${api} is available in read mode only (office.mailbox.yml).`);
+  }
+
   function buildMailbox() {
     const profile = Object.assign(
       { emailAddress: "anna.berg@contoso.com", displayName: "Anna Berg", timeZone: undefined },
@@ -367,10 +432,14 @@
     const mailbox = {
       userProfile: { emailAddress: profile.emailAddress, displayName: profile.displayName, timeZone: profile.timeZone },
       diagnostics: { hostName: "Outlook", hostVersion: "16.0.fake" },
-      item: buildItem(scenario.item === undefined ? {} : scenario.item),
+      item: buildItem(scenario.item === undefined ? {} : scenario.item, profile),
       convertToRestId(itemId, version) {
         record("mailbox.convertToRestId", [itemId, version]);
         return String(itemId).replace(/\//g, "-").replace(/\+/g, "_");
+      },
+      convertToEwsId(itemId, version) {
+        record("mailbox.convertToEwsId", [itemId, version]);
+        return String(itemId).replace(/-/g, "/").replace(/_/g, "+");
       },
       convertToLocalClientTime(date) {
         const zone = profile.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -383,6 +452,7 @@
       },
       displayNewAppointmentForm(parameters) {
         record("mailbox.displayNewAppointmentForm", [parameters]);
+        if (state && state.mode === "compose") throw readOnly("displayNewAppointmentForm");
       },
       displayAppointmentForm(itemId) {
         record("mailbox.displayAppointmentForm", [itemId]);
@@ -394,11 +464,17 @@
         respond("mailbox.addHandlerAsync", cb, opts, () => undefined);
       },
     };
+    if (!isSetSupported("Mailbox", "1.3")) {
+      delete mailbox.convertToRestId;
+      delete mailbox.convertToEwsId;
+    }
     if (isSetSupported("Mailbox", "1.9")) {
       mailbox.displayNewAppointmentFormAsync = function (parameters, options, callback) {
         const [opts, cb] = splitArgs(options, callback);
         record("mailbox.displayNewAppointmentFormAsync", [parameters]);
-        respond("mailbox.displayNewAppointmentFormAsync", cb, opts, () => undefined);
+        respond("mailbox.displayNewAppointmentFormAsync", cb, opts, () => {
+          if (state && state.mode === "compose") throw readOnly("displayNewAppointmentFormAsync");
+        });
       };
       mailbox.displayAppointmentFormAsync = function (itemId, options, callback) {
         const [opts, cb] = splitArgs(options, callback);
@@ -566,8 +642,23 @@
       holding = false;
       held.splice(0).forEach((run) => setTimeout(run, 0));
     },
+    mails,
+    /** The organizer edits the open compose form: {start, end, location, requiredAttendees, ...}. */
+    organizerEdits(changes) {
+      const raise = (type) => {
+        if (itemHandlers[type]) setTimeout(() => itemHandlers[type]({ type }), 0);
+      };
+      if (changes.start) state.start = new Date(changes.start);
+      if (changes.end) state.end = new Date(changes.end);
+      if ("location" in changes) state.location = String(changes.location);
+      if (changes.requiredAttendees) state.required = fromRecipients(changes.requiredAttendees);
+      if (changes.optionalAttendees) state.optional = fromRecipients(changes.optionalAttendees);
+      if (changes.start || changes.end) raise(Enums.EventType.AppointmentTimeChanged);
+      if (changes.requiredAttendees || changes.optionalAttendees) raise(Enums.EventType.RecipientsChanged);
+      if ("location" in changes) raise(Enums.EventType.EnhancedLocationsChanged);
+    },
     changeItem(item) {
-      Office.context.mailbox.item = buildItem(item);
+      Office.context.mailbox.item = buildItem(item, Office.context.mailbox.userProfile);
       const handler = handlers[Enums.EventType.ItemChanged];
       if (handler) setTimeout(() => handler({ type: Enums.EventType.ItemChanged }), 0);
     },

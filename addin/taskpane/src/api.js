@@ -13,6 +13,7 @@ export const ROUTES = {
   drift: { method: "POST", path: ({ id }) => `/api/activities/${id}/drift` },
   reconcile: { method: "POST", path: ({ id }) => `/api/activities/${id}/reconcile` },
   recordLink: { method: "POST", path: ({ id }) => `/api/activities/${id}/links` },
+  prepareAppointment: { method: "POST", path: ({ id }) => `/api/activities/${id}/customer-appointment` },
   outOfSync: { method: "GET", path: () => "/api/drift" },
 };
 
@@ -25,18 +26,27 @@ const CODES = {
   502: "unavailable", 503: "unavailable", 504: "unavailable",
 };
 
+// The backend's 409 reasons the pane words on its own.
+const CODES_BY_REASON = {
+  "already-sent": "already-sent", "outsiders-on-internal-meeting": "outsiders", cancelled: "cancelled", over: "over",
+  "no-externals": "no-externals",
+};
+
 export class ApiError extends Error {
   /**
    * `status` is the HTTP status (0 when there was no answer); `fields` maps field paths to messages; `claims` is
    * Microsoft Entra ID's claims challenge that came with a 401 (more sign-in is needed: MFA, consent), else null.
    */
-  constructor({ status = 0, code = "unknown", message = "", fields = {}, claims = null } = {}) {
+  constructor({ status = 0, code = "unknown", message = "", fields = {}, claims = null, reason = null,
+    details = {} } = {}) {
     super(message || code);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.fields = fields;
     this.claims = claims;
+    this.reason = reason; // the backend's own code for a 409 (e.g. "outsiders-on-internal-meeting"), or null
+    this.details = details; // what comes with it (e.g. {outsiders: [...]})
   }
 }
 
@@ -75,7 +85,9 @@ function errorFrom(status, body, headers) {
   const fields = body && typeof body.errors === "object" && body.errors !== null ? body.errors : {};
   const claims = status !== 401 ? null
     : (typeof body?.claims === "string" && body.claims) || claimsFromChallenge(headers.get("WWW-Authenticate"));
-  return new ApiError({ status, code, message, fields, claims });
+  const reason = typeof body?.reason === "string" ? body.reason : null;
+  const details = reason ? { outsiders: Array.isArray(body.outsiders) ? body.outsiders : [] } : {};
+  return new ApiError({ status, code: CODES_BY_REASON[reason] || code, message, fields, claims, reason, details });
 }
 
 /**
@@ -141,6 +153,7 @@ export function createClient(getToken) {
     drift: (id, snapshot) => signed("drift", { params: { id }, body: snapshot }),
     reconcile: (id, body, etag) => signed("reconcile", { params: { id }, body, etag }),
     recordLink: (id, body) => signed("recordLink", { params: { id }, body }),
+    prepareAppointment: (id) => signed("prepareAppointment", { params: { id } }),
     outOfSync: () => signed("outOfSync"),
   };
 }

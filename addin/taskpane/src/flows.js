@@ -1,6 +1,14 @@
 /*
  * What the organizer can do, as steps over Office.js (office.js) and the backend (api.js), recorded in the store.
  * The pane never sends anything: it opens or fills a meeting, and the organizer presses Send in Outlook.
+ *
+ * Outlook opens a meeting in compose form for its organizer and in read form for its attendees
+ * (docs-pr: compose-scenario.md), so the organizer's own internal meeting is a compose item. From there the pane
+ * reaches the customer invitation without displayNewAppointmentForm (read mode only, office.mailbox.yml):
+ * - with Graph: the backend puts an appointment with nobody invited into the calendar, the pane opens it
+ *   (displayAppointmentFormAsync), and the pane there adds the customers on the organizer's click;
+ * - always: the organizer starts a new meeting; the pane there proposes the activity first (a handoff), one click
+ *   fills it.
  */
 
 import * as office from "./office.js";
@@ -8,8 +16,10 @@ import { initialState } from "./state.js";
 
 const HOUR = 3600 * 1000;
 const DAY = 24 * HOUR;
+const HANDOFF_KEY = "crmbridge.handoff";
+const HANDOFF_MS = 30 * 60 * 1000; // a handoff older than half an hour is forgotten
 
-const success = (key) => ({ tone: "success", key });
+const success = (key, params) => ({ tone: "success", key, params });
 
 function withSnapshot(query, snapshot) {
   return snapshot ? { ...query, snapshot } : query;
@@ -18,15 +28,16 @@ function withSnapshot(query, snapshot) {
 /**
  * The one lookup for the open meeting: the item's id (when Outlook has one) with the custom property's activity id
  * and meeting kind as the fallback, or null when there is neither. The snapshot goes along when the meeting may be
- * the external one: only that one is compared with the CRM. A custom property without a kind (or the internal
- * kind) could name the activity of the internal meeting, which must not be compared.
+ * the external one: only that one is compared with the CRM. The appointment the backend prepared for the
+ * customers ("external-draft") is the external meeting.
  */
 export function lookupQuery({ ids, snapshot }) {
   const query = {};
   if (ids.itemId) query.itemId = ids.itemId;
   if (ids.activityId) {
     query.activityId = ids.activityId;
-    if (ids.meetingKind === "internal" || ids.meetingKind === "external") query.meetingKind = ids.meetingKind;
+    const kind = ids.meetingKind === "external-draft" ? "external" : ids.meetingKind;
+    if (kind === "internal" || kind === "external") query.meetingKind = kind;
   }
   if (!query.itemId && !query.activityId) return null;
   const mayBeExternal = query.activityId ? query.meetingKind === "external" : true;
@@ -38,16 +49,39 @@ function activityIdFrom(value) {
   return Number.isInteger(id) && id > 0 ? id : null;
 }
 
+function attendeesOf(meeting) {
+  return [...(meeting.requiredAttendees || []), ...(meeting.optionalAttendees || [])];
+}
+
 /**
- * Which of the activity's meetings this is, judged by its attendees: any of the activity's externals among them
- * makes it the external meeting, else it is the internal one.
+ * Which of the activity's meetings this is, when the attendees tell: any of the activity's externals on it makes
+ * it the external meeting. Otherwise null: the backend decides from all the attendees, and never records a
+ * meeting with anyone outside the organization as the internal one (it carries the notes).
  */
 export function meetingKindFor(activity, meeting) {
   const externals = new Set((activity.participants || [])
     .filter((p) => p.classification === "external")
     .map((p) => p.email.toLowerCase()));
-  const attendees = [...(meeting.requiredAttendees || []), ...(meeting.optionalAttendees || [])];
-  return attendees.some((a) => externals.has(a.emailAddress.toLowerCase())) ? "external" : "internal";
+  return attendeesOf(meeting).some((a) => externals.has(a.emailAddress.toLowerCase())) ? "external" : null;
+}
+
+/** The activity a pane on another meeting asked this one to propose first, if it is recent. */
+export function readHandoff(now = Date.now()) {
+  try {
+    const value = JSON.parse(globalThis.localStorage?.getItem(HANDOFF_KEY) || "null");
+    return value && Number.isInteger(value.activityId) && now - value.at < HANDOFF_MS ? value.activityId : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeHandoff(activityId) {
+  try {
+    globalThis.localStorage?.setItem(HANDOFF_KEY, JSON.stringify({ activityId, at: Date.now() }));
+    return true;
+  } catch {
+    return false; // storage refused (private mode): the organizer picks the activity from the list
+  }
 }
 
 export function createFlows({ store, api, auth }) {
@@ -66,7 +100,7 @@ export function createFlows({ store, api, auth }) {
     const mode = office.modeOf(item);
     const reads = office.readMeeting(item);
     update({ ...initialState(), phase: "loading", mode, reading: Object.keys(reads) });
-    const meeting = await readInto(reads, live);
+    const { values: meeting, errors } = await readInto(reads, live);
     if (!live()) return;
 
     const props = meeting.customProperties || {};
@@ -78,15 +112,22 @@ export function createFlows({ store, api, auth }) {
       },
       snapshot: office.buildSnapshot(meeting, office.userEmail()),
       isNew: mode === "compose" && meeting.itemId === null,
+      outlookSlow: errors.customProperties?.code === "timeout" ? errors.customProperties : null,
     });
+    if (mode === "compose") office.onItemEdited(item, () => refresh(gen));
     await find(live);
   }
 
-  /** Show each field as it arrives; resolve with all values once every read has settled (each has a timeout). */
+  /**
+   * Show each field as it arrives; resolve with all values and the reads that failed once every read has settled
+   * (each has a timeout).
+   */
   async function readInto(reads, live) {
     const values = {};
+    const errors = {};
     await Promise.all(Object.entries(reads).map(([name, promise]) => promise.then((result) => {
       values[name] = result.value;
+      if (result.error) errors[name] = result.error;
       if (live()) {
         update((s) => ({
           meeting: { ...s.meeting, [name]: result.value },
@@ -94,7 +135,25 @@ export function createFlows({ store, api, auth }) {
         }));
       }
     })));
-    return values;
+    return { values, errors };
+  }
+
+  /**
+   * The organizer changed the meeting (a compose event), or the pane filled it: read it again and look up again,
+   * so drift and "Update CRM to match Outlook" use what the form holds now, never an older snapshot.
+   */
+  async function reread(live) {
+    const item = office.currentItem();
+    if (!item) return;
+    const { values } = await readInto(office.readMeeting(item), live);
+    if (!live()) return;
+    update((s) => ({ snapshot: office.buildSnapshot({ ...s.meeting, ...values }, office.userEmail()) }));
+    if (get().phase === "linked") await find(live);
+  }
+
+  function refresh(gen) {
+    if (gen !== generation || get().busy) return;
+    reread(() => gen === generation).catch(() => {});
   }
 
   /**
@@ -103,27 +162,44 @@ export function createFlows({ store, api, auth }) {
    */
   async function find(live) {
     const query = lookupQuery(get());
-    if (!query) {
-      await findUnlinked(live);
-      return;
-    }
     try {
       let found = null;
-      try {
-        found = await api.lookup(query);
-      } catch (error) {
-        // Not found by the item's id alone: not linked. With an activity id, that activity is not the caller's.
-        if (!(error.status === 404 && !query.activityId)) throw error;
+      if (query) {
+        try {
+          found = await api.lookup(query);
+        } catch (error) {
+          if (error.status !== 404) throw error;
+          if (query.activityId) {
+            // The custom property names an activity of someone else's: calm, not an error.
+            if (live()) update({ phase: "not-yours", lookup: null, error: null });
+            return;
+          }
+        }
       }
       if (!live()) return;
       if (found) {
         update({ phase: "linked", lookup: found.data, error: null });
         return;
       }
+      const s = get();
+      if (s.outlookSlow) {
+        // Outlook did not hand over the custom properties: not knowing is not "not linked".
+        update({ phase: "error", error: s.outlookSlow });
+        return;
+      }
+      if (s.mode === "read" && !isOwnMeeting(s)) {
+        update({ phase: "not-yours", lookup: null, error: null });
+        return;
+      }
       await findUnlinked(live);
     } catch (error) {
       if (live()) update({ phase: "error", error });
     }
+  }
+
+  function isOwnMeeting(s) {
+    const organizer = s.meeting.organizer?.emailAddress;
+    return !organizer || organizer.toLowerCase() === office.userEmail().toLowerCase();
   }
 
   /** Not linked: candidates to link it to, and beside them the organizer's meetings that are out of sync. */
@@ -137,21 +213,31 @@ export function createFlows({ store, api, auth }) {
     ]);
   }
 
-  /** Not linked: the organizer's activities around the meeting's time (a new meeting: the coming month). */
+  /**
+   * Not linked: the organizer's activities around the meeting's time (a new meeting: the coming month), with the
+   * one a pane on another meeting handed over first.
+   */
   async function findCandidates(live) {
     const { meeting, isNew } = get();
     const near = !isNew && meeting.start instanceof Date;
     const from = near ? new Date(meeting.start.getTime() - DAY) : new Date(Date.now() - HOUR);
     const to = near ? new Date((meeting.end ?? meeting.start).getTime() + DAY) : new Date(Date.now() + 30 * DAY);
     const { data } = await api.listActivities({ from: from.toISOString(), to: to.toISOString(), pageSize: "50" });
-    if (live()) update({ candidates: { near, items: data.items || [] } });
+    let items = data.items || [];
+    const handoff = isNew ? readHandoff() : null;
+    if (handoff) {
+      const handed = items.find((a) => a.id === handoff) || (await api.lookup({ activityId: handoff })
+        .then(({ data: found }) => found.activity, () => null));
+      if (handed) items = [handed, ...items.filter((a) => a.id !== handoff)];
+    }
+    if (live()) update({ candidates: { near, items, handoff: items[0]?.id === handoff ? handoff : null } });
   }
 
   /** The organizer's external meetings that differ from the CRM (GET /api/drift); a failure stays in its section. */
   async function findOutOfSync(live) {
     try {
       const { data } = await api.outOfSync();
-      if (live()) update({ outOfSync: { items: data?.items || [] } });
+      if (live()) update({ outOfSync: { items: data?.items || [], watching: Boolean(data?.watching) } });
     } catch (error) {
       if (live()) update({ outOfSync: { items: [], error } });
     }
@@ -172,10 +258,12 @@ export function createFlows({ store, api, auth }) {
   }
 
   /**
-   * Link the open meeting to the chosen activity. A saved meeting is recorded with its id: "sent" when read
-   * (it is in the calendar as sent), "pending" when being edited. A new meeting is linked when it is filled in.
+   * Link the open meeting to the chosen activity. A saved meeting is recorded with its id and its attendees (the
+   * backend refuses to make a meeting with anyone outside the organization the internal one): "sent" when read,
+   * "pending" when being edited. A new meeting is linked when it is filled in. `kind` is the organizer's choice
+   * after a refusal ("external").
    */
-  function link(activityId) {
+  function link(activityId, kind = null) {
     return act("link", async (live) => {
       const s = get();
       const activity = s.candidates?.items.find((a) => a.id === activityId);
@@ -185,42 +273,106 @@ export function createFlows({ store, api, auth }) {
         if (live()) update({ phase: "linked", lookup: found.data, candidates: null, ids: { ...s.ids, activityId } });
         return;
       }
-      const kind = meetingKindFor(activity, s.meeting);
-      const state = s.mode === "read" ? "sent" : "pending";
-      await api.recordLink(activityId, { kind, state, ewsItemId: s.ids.itemId });
-      const found = await api.lookup(withSnapshot({ itemId: s.ids.itemId }, kind === "external" ? s.snapshot : null));
+      const chosen = kind || meetingKindFor(activity, s.meeting);
+      const body = {
+        state: s.mode === "read" ? "sent" : "pending",
+        ewsItemId: s.ids.itemId,
+        attendees: attendeesOf(s.meeting).map((a) => a.emailAddress),
+        ...(chosen ? { kind: chosen } : {}),
+      };
+      let recorded;
+      try {
+        ({ data: recorded } = await api.recordLink(activityId, body));
+      } catch (error) {
+        if (error.reason !== "outsiders-on-internal-meeting") throw error;
+        if (live()) update({ linkRefused: { activityId, outsiders: error.details?.outsiders || [] } });
+        return;
+      }
+      const found = await api.lookup(withSnapshot({ itemId: s.ids.itemId },
+        recorded.kind === "external" ? s.snapshot : null));
       if (live()) {
-        update({ phase: "linked", lookup: found.data, candidates: null, notice: success("notice.linked") });
+        update({
+          phase: "linked", lookup: found.data, candidates: null, linkRefused: null,
+          notice: success(recorded.kind === "external" ? "notice.linkedExternal" : "notice.linked"),
+        });
       }
     });
   }
 
-  /** Read mode: open a new meeting with the organizer and the externals only, then note the open invitation. */
+  function linkExternal(activityId) {
+    return link(activityId, "external");
+  }
+
+  /** The lookup with the external link and state it now has (an action changed them). */
+  function withExternal(link, state) {
+    update((s) => ({ lookup: { ...s.lookup, externalMeeting: link, state } }));
+  }
+
+  /**
+   * Compose, on the organizer's internal meeting, with Graph: the backend puts the customer appointment (nobody
+   * invited, so no mail) into the calendar and the pane opens it. There the organizer opens the pane and adds the
+   * customers with one click, then presses Send.
+   */
+  function prepareAppointment() {
+    return act("prepareAppointment", async (live) => {
+      const id = get().lookup.activity.id;
+      const { data } = await api.prepareAppointment(id);
+      if (live()) withExternal(data.link, "invitation-open");
+      await office.openExistingAppointment(office.ewsIdOf(data.link.graphEventId));
+      if (live()) update({ notice: success("notice.appointmentOpened") });
+    });
+  }
+
+  /** Compose, without Graph or by choice: the organizer starts a new meeting; its pane proposes this activity. */
+  function startNewMeeting() {
+    return act("startNewMeeting", async (live) => {
+      const id = get().lookup.activity.id;
+      const kept = writeHandoff(id);
+      if (live()) update({ notice: { tone: "info", key: kept ? "notice.newMeeting" : "notice.newMeetingNoHandoff" } });
+    });
+  }
+
+  /**
+   * Read mode (the activity's organizer on a meeting someone else organizes): open a new meeting form with the
+   * organizer and the externals only, then note the open invitation. "Open again" opens the meeting itself when
+   * its id is known, and otherwise a new form for the same link (no second meeting in the CRM).
+   */
   function invite() {
     return act("invite", async (live) => {
-      const id = get().lookup.activity.id;
+      const { lookup } = get();
+      const id = lookup.activity.id;
+      const known = lookup.externalMeeting?.graphEventId || lookup.externalMeeting?.ewsItemId;
+      if (lookup.externalMeeting?.state === "pending" && known) {
+        const ews = lookup.externalMeeting.ewsItemId || office.ewsIdOf(lookup.externalMeeting.graphEventId);
+        await office.openExistingAppointment(ews);
+        if (live()) update({ notice: success("notice.invitationReopened") });
+        return;
+      }
       const { data: draft } = await api.externalDraft(id);
       await office.openNewAppointment(draft);
-      let link;
+      let recorded;
       try {
-        ({ data: link } = await api.recordLink(id, { kind: "external", state: "pending" }));
+        ({ data: recorded } = await api.recordLink(id, { kind: "external", state: "pending" }));
       } catch (error) {
         if (live()) update({ notice: { tone: "error", key: "notice.invitedNotRecorded", error } });
         return;
       }
       if (live()) {
-        update((s) => ({
-          lookup: { ...s.lookup, externalMeeting: link, state: "invitation-open" },
-          notice: success("notice.invited"),
-        }));
+        withExternal(recorded, "invitation-open");
+        update({ notice: success(draft.isAllDay ? "notice.invitedAllDay" : "notice.invited") });
       }
     });
   }
 
   /** Compose mode on a new meeting: write the draft into it, mark it, save it (no invitation goes out), link it. */
-  function fill() {
+  function fill(activityId = null) {
     return act("fill", async (live) => {
       const item = office.currentItem();
+      if (activityId) {
+        const found = await api.lookup({ activityId });
+        if (!live()) return;
+        update({ phase: "linked", lookup: found.data, candidates: null });
+      }
       const id = get().lookup.activity.id;
       const { data: draft } = await api.externalDraft(id);
       await office.fillCurrentItem(item, draft);
@@ -230,22 +382,39 @@ export function createFlows({ store, api, auth }) {
       });
       const itemId = get().isNew ? await office.saveNewItem(item) : null;
       const body = { kind: "external", state: "pending", ...(itemId ? { ewsItemId: itemId } : {}) };
-      const { data: link } = await api.recordLink(id, body);
+      const { data: recorded } = await api.recordLink(id, body);
       if (!live()) return;
       update((s) => ({
         isNew: s.isNew && !itemId,
         ids: { itemId: itemId || s.ids.itemId, activityId: id, meetingKind: "external" },
-        lookup: { ...s.lookup, meeting: "external", externalMeeting: link, state: "invitation-open" },
-        notice: success("notice.filled"),
+        lookup: { ...s.lookup, meeting: "external", externalMeeting: recorded, state: "invitation-open" },
+        notice: success(draft.isAllDay ? "notice.filledAllDay" : "notice.filled"),
       }));
-      await readInto(office.readMeeting(item), live);
+      await reread(live);
     });
   }
 
-  /** "Update CRM to match Outlook": the CRM takes Outlook's time and place; on 412 show the newer CRM version. */
+  /**
+   * Compose, on the customer meeting (the prepared appointment, or one the organizer made): add the CRM's
+   * externals it lacks, keeping everyone the organizer added. Never saves: on an existing appointment a save mails
+   * the added attendees at once; the organizer presses Send.
+   */
+  function addCustomers() {
+    return act("addCustomers", async (live) => {
+      const { data: draft } = await api.externalDraft(get().lookup.activity.id);
+      const added = await office.addMissingAttendees(office.currentItem(), draft);
+      if (live()) update({ notice: success(added ? "notice.customersAdded" : "notice.customersPresent") });
+      await reread(live);
+    });
+  }
+
+  /** "Update CRM to match Outlook": from what the form holds now; on 412 show the newer CRM version. */
   function takeOutlook() {
     return act("takeOutlook", async (live) => {
+      if (get().mode === "compose") await reread(live);
+      if (!live()) return;
       const { lookup, snapshot } = get();
+      if (!snapshot) throw Object.assign(new Error("incomplete"), { name: "OfficeError", code: "incomplete" });
       const id = lookup.activity.id;
       let result;
       try {
@@ -260,30 +429,43 @@ export function createFlows({ store, api, auth }) {
       if (!live()) return;
       update((s) => ({
         lookup: {
-          ...s.lookup, activity: result.data, etag: result.etag || s.lookup.etag, drift,
-          state: drift.inSync ? "in-sync" : "drifted",
+          ...s.lookup, activity: { ...s.lookup.activity, ...result.data }, etag: result.etag || s.lookup.etag,
+          drift, state: drift.inSync ? "in-sync" : "drifted",
         },
         notice: success(drift.inSync ? "notice.reconciled" : "notice.reconciledPartly"),
       }));
     });
   }
 
+  /** The customers cancelled in Outlook: cancel the activity in the CRM too (the CRM only; nobody is mailed). */
+  function cancelInCrm() {
+    return act("cancelInCrm", async (live) => {
+      const { lookup, snapshot } = get();
+      const event = { ...(snapshot || {}), isCancelled: true };
+      const result = await api.reconcile(lookup.activity.id,
+        { take: "outlook", snapshot: event, applyCancellation: true }, lookup.etag);
+      if (!live()) return;
+      update((s) => ({
+        lookup: { ...s.lookup, activity: { ...s.lookup.activity, ...result.data }, etag: result.etag, state: "cancelled" },
+        notice: success("notice.cancelledInCrm"),
+      }));
+    });
+  }
+
   /**
-   * "Prepare an update for the external participants". In read mode the pane cannot change an existing meeting,
-   * and displayNewAppointmentForm would make a second meeting; so it opens the external meeting itself
-   * (displayAppointmentForm) and lists the CRM values to apply before Send Update. In compose mode it writes the
-   * CRM values into the open meeting and leaves Send Update to the organizer: it never saves an existing meeting,
-   * because that would mail every attendee at once.
+   * "Prepare an update for the external participants". Compose: write the CRM's time and place into the open
+   * meeting and add the externals it lacks, removing nobody (removeExtra does that on request); the organizer
+   * presses Send Update, the pane never saves. Read: open the external meeting itself (displayAppointmentForm) and
+   * list the CRM values to apply before Send Update.
    */
   function prepareUpdate() {
     return act("prepareUpdate", async (live) => {
       const s = get();
       if (s.mode === "compose") {
-        const item = office.currentItem();
         const { data: draft } = await api.externalDraft(s.lookup.activity.id);
-        await office.fillCurrentItem(item, draft, { withBody: false });
+        await office.fillCurrentItem(office.currentItem(), draft, { withBody: false });
         if (live()) update({ notice: success("notice.preparedCompose") });
-        await readInto(office.readMeeting(item), live);
+        await reread(live);
         return;
       }
       await office.openExistingAppointment(s.ids.itemId);
@@ -293,6 +475,19 @@ export function createFlows({ store, api, auth }) {
           instructions: s.lookup.drift.differences.filter((d) => d.field !== "cancelled"),
         });
       }
+    });
+  }
+
+  /** Compose: take off the meeting the externals the CRM does not have (the organizer asked for it). */
+  function removeExtra() {
+    return act("removeExtra", async (live) => {
+      const difference = get().lookup.drift?.differences.find((d) => d.field === "externalAttendees");
+      if (!difference) return;
+      const crm = new Set(difference.crm.map((e) => e.toLowerCase()));
+      const extra = difference.outlook.filter((e) => !crm.has(e.toLowerCase()));
+      await office.removeAttendees(office.currentItem(), extra);
+      if (live()) update({ notice: success("notice.removed") });
+      await reread(live);
     });
   }
 
@@ -307,5 +502,9 @@ export function createFlows({ store, api, auth }) {
     await open();
   }
 
-  return { open, retry: open, signIn, link, invite, inviteAgain: invite, fill, takeOutlook, prepareUpdate };
+  return {
+    open, retry: open, signIn, link, linkExternal, invite, inviteAgain: invite, fill, fillFor: fill,
+    prepareAppointment, openInvitation: invite, startNewMeeting, addCustomers, takeOutlook, cancelInCrm,
+    prepareUpdate, removeExtra,
+  };
 }

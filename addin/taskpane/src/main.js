@@ -22,9 +22,9 @@ async function start() {
   const store = createStore(initialState());
   let flows = null;
   const view = createView((action, arg) => {
-    if (!flows) return;
-    if (action === "link") flows.link(Number(arg));
-    else if (typeof flows[action] === "function") flows[action]();
+    if (!flows || typeof flows[action] !== "function") return;
+    if (arg === undefined) flows[action]();
+    else flows[action](Number(arg));
   });
   store.subscribe(view.render);
   view.render(store.get());

@@ -201,7 +201,6 @@ export function readMeeting(item) {
     start: () => readValue("start", () => item.start).then(asDate),
     end: () => readValue("end", () => item.end).then(asDate),
     location: () => readValue("location", () => item.location).then((v) => (v === undefined ? v : String(v))),
-    isAllDay: () => (supports("1.11") ? readValue("isAllDayEvent", () => item.isAllDayEvent) : undefined),
     requiredAttendees: () => readValue("requiredAttendees", () => item.requiredAttendees).then(asDetailsList),
     optionalAttendees: () => readValue("optionalAttendees", () => item.optionalAttendees).then(asDetailsList),
     organizer: () => (compose && !supports("1.7") ? undefined
@@ -228,14 +227,20 @@ export function buildSnapshot(meeting, organizerFallback = "") {
   const { start, end, location, requiredAttendees } = meeting;
   if (!(start instanceof Date) || !(end instanceof Date)) return null;
   if (typeof location !== "string" || !Array.isArray(requiredAttendees)) return null;
+  const allDay = isWholeDays(start, end);
   const attendee = (type) => (details) => ({
     emailAddress: { address: details.emailAddress, name: details.displayName || "" },
     type,
     status: { response: RESPONSES[details.appointmentResponse] || "none" },
   });
+  // An all-day meeting is the organizer's midnight to midnight: sent as Graph shows all-day events, floating dates.
+  const time = (date) => (allDay
+    ? { dateTime: `${wallClock(date).toISOString().slice(0, 10)}T00:00:00`, timeZone: "UTC" }
+    : { dateTime: date.toISOString(), timeZone: "UTC" });
   const snapshot = {
-    start: { dateTime: start.toISOString(), timeZone: "UTC" },
-    end: { dateTime: end.toISOString(), timeZone: "UTC" },
+    start: time(start),
+    end: time(end),
+    isAllDay: allDay,
     location: { displayName: location },
     isCancelled: false, // Office.js cannot tell; the backend learns cancellations from Graph
     attendees: [
@@ -244,8 +249,17 @@ export function buildSnapshot(meeting, organizerFallback = "") {
     ],
     organizer: { emailAddress: { address: meeting.organizer?.emailAddress || organizerFallback } },
   };
-  if (typeof meeting.isAllDay === "boolean") snapshot.isAllDay = meeting.isAllDay;
   return snapshot;
+}
+
+/**
+ * Whether a meeting runs from the organizer's midnight to a later midnight. Office.js has no released all-day
+ * field (isAllDayEvent is a Mailbox preview API, office.isalldayevent.yml), so this is how the pane tells.
+ */
+export function isWholeDays(start, end) {
+  if (!(start instanceof Date) || !(end instanceof Date) || end <= start) return false;
+  const midnight = (date) => wallClock(date).toISOString().slice(11, 19) === "00:00:00";
+  return midnight(start) && midnight(end);
 }
 
 // ---------------------------------------------------------------- writes
@@ -290,7 +304,16 @@ export async function openNewAppointment(draft) {
   }
 }
 
-/** Open an existing meeting (by EWS id) in its own Outlook window. */
+/** The EWS id of a REST (Graph) id, as Office.js displayAppointmentForm wants it (Mailbox 1.3). */
+export function ewsIdOf(restId) {
+  const mb = mailbox();
+  if (!supports("1.3") || typeof mb?.convertToEwsId !== "function") {
+    throw new OfficeError("unsupported", "convertToEwsId");
+  }
+  return mb.convertToEwsId(restId, office()?.MailboxEnums?.RestVersion?.v2_0 ?? "v2.0");
+}
+
+/** Open an existing meeting (by EWS id) in its own Outlook window: compose for its organizer. */
 export async function openExistingAppointment(itemId) {
   const mb = mailbox();
   if (supports("1.9") && typeof mb?.displayAppointmentFormAsync === "function") {
@@ -352,13 +375,68 @@ export async function fillCurrentItem(item, draft, { withBody = true } = {}) {
   await setField("subject", item.subject, draft.subject || "");
   await setField("start", item.start, new Date(draft.start));
   await setField("end", item.end, new Date(draft.end));
-  if (supports("1.11") && typeof item.isAllDayEvent?.setAsync === "function") {
-    await setField("isAllDayEvent", item.isAllDayEvent, Boolean(draft.isAllDay));
-  }
   await setField("location", item.location, draft.location || "");
-  await setRecipients("requiredAttendees", item.requiredAttendees, draft.requiredAttendees);
-  await setRecipients("optionalAttendees", item.optionalAttendees, draft.optionalAttendees);
+  await addMissingAttendees(item, draft);
   if (withBody) await setBody(item, draft.body);
+}
+
+async function currentAddresses(item) {
+  const read = (name) => readValue(name, () => item[name]).then((list) => asDetailsList(list) || []);
+  const [required, optional] = await Promise.all([read("requiredAttendees"), read("optionalAttendees")]);
+  return new Set([...required, ...optional].map((a) => a.emailAddress.toLowerCase()));
+}
+
+/**
+ * Compose mode: add the draft's attendees that the meeting does not have yet, keeping everyone the organizer
+ * added in Outlook (addAsync, at most 100 per call). Never saves: on an existing appointment a save would mail
+ * the added attendees at once (ref: office.appointmentcompose.yml, saveAsync); the organizer presses Send.
+ * Returns how many were added.
+ */
+export async function addMissingAttendees(item, draft) {
+  const present = await currentAddresses(item);
+  let added = 0;
+  for (const [name, list] of [["requiredAttendees", draft.requiredAttendees], ["optionalAttendees",
+    draft.optionalAttendees]]) {
+    const missing = recipients(list).filter((a) => !present.has(a.emailAddress.toLowerCase()));
+    for (let i = 0; i < missing.length; i += MAX_RECIPIENTS_PER_CALL) {
+      const chunk = missing.slice(i, i + MAX_RECIPIENTS_PER_CALL);
+      const field = item[name];
+      if (typeof field?.addAsync !== "function") throw new OfficeError("unsupported", `${name}.addAsync`);
+      await callAsync(`${name}.addAsync`, (done) => field.addAsync(chunk, done));
+    }
+    added += missing.length;
+  }
+  return added;
+}
+
+/** Compose mode: take these addresses off the meeting (only when the organizer asked). Never saves. */
+export async function removeAttendees(item, addresses) {
+  const gone = new Set(addresses.map((a) => a.toLowerCase()));
+  for (const name of ["requiredAttendees", "optionalAttendees"]) {
+    const list = asDetailsList(await readValue(name, () => item[name])) || [];
+    const kept = list.filter((a) => !gone.has(a.emailAddress.toLowerCase()));
+    if (kept.length !== list.length) await setRecipients(name, item[name], kept);
+  }
+}
+
+/**
+ * Compose mode: call `handler` when the organizer changes the time, the attendees or the location in the form
+ * (item.addHandlerAsync: AppointmentTimeChanged and RecipientsChanged from Mailbox 1.7, EnhancedLocationsChanged
+ * from 1.8). Outlook raises nothing for a drag in the calendar (DESIGN 4), so the pane also re-reads on open.
+ */
+export function onItemEdited(item, handler) {
+  const types = office()?.EventType || {};
+  const wanted = [["1.7", types.AppointmentTimeChanged], ["1.7", types.RecipientsChanged],
+    ["1.8", types.EnhancedLocationsChanged]];
+  if (typeof item?.addHandlerAsync !== "function") return;
+  for (const [version, type] of wanted) {
+    if (!type || !supports(version)) continue;
+    try {
+      item.addHandlerAsync(type, handler);
+    } catch {
+      // this Outlook cannot tell the pane: the organizer's next open re-reads the meeting
+    }
+  }
 }
 
 /** Set custom properties on the item and save them (they travel with the item, never to recipients). */

@@ -4,16 +4,22 @@
  */
 
 import { currentLanguage, describeError, formatDay, formatList, formatMoment, formatWhen, t } from "./i18n.js";
-import { actionsFor, invitationNeedsReadMode } from "./state.js";
+import { actionsFor, invitationBlocked } from "./state.js";
 
 const ICONS = { internal: "●", external: "↗", resource: "⌂" };
 
 const ACTIONS = {
   invite: { label: "action.invite", hint: "hint.invite", primary: true },
-  inviteAgain: { label: "action.inviteAgain", hint: "hint.invite", primary: true },
+  inviteAgain: { label: "action.inviteAgain", hint: "hint.inviteAgain", primary: true },
+  openInvitation: { label: "action.openInvitation", hint: "hint.openInvitation", primary: true },
+  prepareAppointment: { label: "action.prepareAppointment", hint: "hint.prepareAppointment", primary: true },
+  startNewMeeting: { label: "action.startNewMeeting", hint: "hint.startNewMeeting", primary: false },
   fill: { label: "action.fill", hint: "hint.fill", primary: true },
+  addCustomers: { label: "action.addCustomers", hint: "hint.addCustomers", primary: true },
   takeOutlook: { label: "action.takeOutlook", hint: "hint.takeOutlook", primary: true },
+  cancelInCrm: { label: "action.cancelInCrm", hint: "hint.cancelInCrm", primary: true },
   prepareUpdate: { label: "action.prepareUpdate", hint: "hint.prepareUpdate", primary: false },
+  removeExtra: { label: "action.removeExtra", hint: "hint.removeExtra", primary: false },
 };
 
 /**
@@ -97,7 +103,7 @@ export function createView(dispatch) {
     const m = state.meeting;
     const reading = new Set(state.reading);
     if (state.phase === "starting") return [skeletonLines(3, t("app.loading"))];
-    if (!["loading", "linked", "not-linked", "error"].includes(state.phase)) return [];
+    if (!["loading", "linked", "not-linked", "not-yours", "error"].includes(state.phase)) return [];
     const subject = reading.has("subject") ? skeletonLines(1)
       : el("h1", { className: "meeting__subject", tabindex: "-1", dataset: { focusKey: "title" } },
         m.subject ? m.subject : t("meeting.noSubject"));
@@ -131,6 +137,9 @@ export function createView(dispatch) {
         skeletonLines(4, t("app.lookingUp")))];
       case "error": return [renderError(state.error)];
       case "not-linked": return [renderCandidates(state)];
+      case "not-yours": return [el("section", { className: "calm", "aria-labelledby": "not-yours-title" },
+        el("h2", { id: "not-yours-title", text: t("notYours.title") }),
+        el("p", { text: t("notYours.explain") }))];
       case "linked": return renderLinked(state);
       default: return [];
     }
@@ -173,21 +182,44 @@ export function createView(dispatch) {
       section.append(el("p", { className: "muted", text: t("notLinked.none") }));
       return section;
     }
+    if (state.linkRefused) section.append(renderLinkRefused(state));
+    const handed = candidates.handoff ? candidates.items.find((a) => a.id === candidates.handoff) : null;
+    if (handed) {
+      section.append(el("div", { className: "handoff" },
+        el("p", { text: t("notLinked.handoff", { subject: handed.subject }) }),
+        actionButton("fillFor", t("action.fillFor", { subject: handed.subject }),
+          { primary: true, arg: handed.id, busy: Boolean(state.busy) })));
+    }
     section.append(el("p", { text: t(candidates.near ? "notLinked.pickNear" : "notLinked.pickUpcoming") }));
     section.append(el("ul", { className: "candidates" }, candidates.items.map((activity) => {
       const when = formatWhen(activity.start, activity.end, { allDay: activity.isAllDay, timeZone: activity.timeZone });
+      const invitation = ["invitation-open", "sent", "crm-cancelled", "cancelled"].includes(activity.externalState)
+        ? activity.externalState : null;
+      // The accessible name is the visible text with "Link to" in front, so speech users can say what they see.
       return el("li", {},
         el("button", {
           type: "button",
           className: "candidate",
           dataset: { action: "link", arg: String(activity.id), focusKey: `link:${activity.id}` },
-          "aria-label": t("notLinked.linkTo", { subject: activity.subject, when }),
           "aria-disabled": state.busy ? "true" : null,
         },
+        el("span", { className: "visually-hidden", text: `${t("notLinked.linkToPrefix")} ` }),
         el("span", { className: "candidate__subject", text: activity.subject }),
-        el("span", { className: "candidate__when", text: when })));
+        " ",
+        el("span", { className: "candidate__when", text: when }),
+        invitation ? " " : null,
+        invitation ? el("span", { className: `candidate__state candidate__state--${invitation}`,
+          text: t(`list.${invitation}`) }) : null));
     })));
     return section;
+  }
+
+  function renderLinkRefused(state) {
+    const { activityId, outsiders } = state.linkRefused;
+    return el("div", { className: "warning", role: "alert" },
+      el("p", { text: t("link.refused", { list: formatList(outsiders) }) }),
+      actionButton("linkExternal", t("action.linkExternal"), { primary: true, arg: activityId,
+        busy: Boolean(state.busy) }));
   }
 
   function renderLinked(state) {
@@ -195,16 +227,24 @@ export function createView(dispatch) {
     const activity = lookup.activity;
     const external = lookup.state;
     const when = formatWhen(activity.start, activity.end, { allDay: activity.isAllDay, timeZone: activity.timeZone });
+    const blocked = lookup.internalMeeting?.writeBlocked;
     const section = el("section", { className: "crm", "aria-labelledby": "crm-heading" },
       el("h2", { id: "crm-heading", text: t("crm.heading") }),
       el("p", { className: "crm__activity", text: t("crm.activity", { subject: activity.subject, when }) }),
       activity.status === "cancelled" ? el("p", { className: "crm__cancelled", text: t("crm.cancelled") }) : null,
+      blocked ? el("div", { className: "warning", role: "alert" },
+        el("p", { text: t(blocked.reason === "not-organizer" ? "blocked.notOrganizer" : "blocked.outsiders",
+          { list: formatList(blocked.outsiders || []) }) })) : null,
       el("div", { className: `state state--${external}` },
         el("p", { className: "state__badge" },
           el("span", { className: "visually-hidden", text: `${t("state.label")}: ` }),
           t(`state.${external}`)),
         el("p", { className: "state__explain", text: t(`state.explain.${external}`) })));
 
+    const why = invitationBlocked(lookup);
+    if (lookup.meeting !== "external" && (why === "over")) {
+      section.append(el("p", { className: "muted", text: t("invitation.over") }));
+    }
     if (lookup.meeting === "external" && !state.snapshot) {
       section.append(el("p", { className: "muted", text: t("meeting.notComplete") }));
     }
@@ -221,7 +261,13 @@ export function createView(dispatch) {
           el("p", { id: hintId, className: "action__hint", text: t(spec.hint) }));
       })));
     }
-    if (invitationNeedsReadMode(state)) section.append(el("p", { className: "muted", text: t("hint.inviteFromRead") }));
+    if (actions.includes("openInvitation") || actions.includes("inviteAgain")) {
+      section.append(el("p", { className: "muted", text: t("invitation.openedAt",
+        { when: formatMoment(lookup.externalMeeting?.updatedAt) }) }));
+    }
+    if (activity.isAllDay && actions.some((a) => ["fill", "fillFor", "invite", "prepareAppointment"].includes(a))) {
+      section.append(el("p", { className: "muted", text: t("hint.allDay") }));
+    }
     return [section];
   }
 
@@ -243,11 +289,28 @@ export function createView(dispatch) {
     return value ? String(value) : t("value.empty");
   }
 
+  /** One row per field; for the externals one row per person who differs, saying on which side they are. */
   function renderDrift(lookup, state) {
-    const rows = lookup.drift.differences.map((d) => el("tr", {},
-      el("th", { scope: "row", text: t(`field.${d.field}`) }),
-      el("td", { text: formatValue(d.field, d.crm, lookup, state) }),
-      el("td", { text: formatValue(d.field, d.outlook, lookup, state) })));
+    const rows = lookup.drift.differences.flatMap((d) => {
+      if (d.field !== "externalAttendees") {
+        return [el("tr", {},
+          el("th", { scope: "row", text: t(`field.${d.field}`) }),
+          el("td", { text: formatValue(d.field, d.crm, lookup, state) }),
+          el("td", { text: formatValue(d.field, d.outlook, lookup, state) }))];
+      }
+      const inCrm = new Set(d.crm.map((e) => e.toLowerCase()));
+      const inOutlook = new Set(d.outlook.map((e) => e.toLowerCase()));
+      const people = [...d.crm.filter((e) => !inOutlook.has(e.toLowerCase())),
+        ...d.outlook.filter((e) => !inCrm.has(e.toLowerCase()))];
+      return people.map((email) => {
+        const crmSide = inCrm.has(email.toLowerCase());
+        const name = participantName(lookup, state, email);
+        return el("tr", { className: "drift__person" },
+          el("th", { scope: "row", text: t("field.externalAttendee") }),
+          el("td", { text: crmSide ? name : t("value.absent") }),
+          el("td", { text: crmSide ? t("value.absent") : name }));
+      });
+    });
     const attendeesDiffer = lookup.drift.differences.some((d) => d.field === "externalAttendees");
     return el("div", { className: "drift" },
       el("table", { className: "drift__table" },
@@ -316,7 +379,7 @@ export function createView(dispatch) {
     } else if (outOfSync.error) {
       section.append(el("p", { className: "muted", text: t("outOfSync.failed") }));
     } else if (!outOfSync.items.length) {
-      section.append(el("p", { className: "muted", text: t("outOfSync.none") }));
+      section.append(el("p", { className: "muted", text: t(outOfSync.watching ? "outOfSync.none" : "outOfSync.notWatched") }));
     } else {
       section.append(el("ul", { className: "out-of-sync__list" }, outOfSync.items.map(renderOutOfSyncItem)));
     }
@@ -344,9 +407,16 @@ export function createView(dispatch) {
         responses) : null);
   }
 
-  function renderParticipants(participants) {
+  function renderParticipants(all) {
+    // A room is booked, not invited: it is shown apart and not counted as a participant.
+    const participants = all.filter((p) => p.classification !== "resource");
+    const rooms = all.filter((p) => p.classification === "resource");
     const section = el("section", { className: "participants", "aria-labelledby": "participants-heading" },
       el("h2", { id: "participants-heading", text: t("participants.heading", { count: participants.length }) }));
+    if (rooms.length) {
+      section.append(el("p", { className: "rooms", text: t("participants.rooms", {
+        list: formatList(rooms.map((r) => r.displayName || r.email)) }) }));
+    }
     if (!participants.length) {
       section.append(el("p", { className: "muted", text: t("participants.none") }));
       return section;
@@ -368,6 +438,8 @@ export function createView(dispatch) {
         el("span", { className: "chip__icon", "aria-hidden": "true", text: ICONS[kind] }),
         " ",
         el("span", { className: "chip__name", text: p.displayName || p.email }),
+        " ",
+        el("span", { className: "chip__domain", text: domainOf(p.email) }),
         p.type === "optional"
           ? el("span", { className: "chip__optional", text: ` (${t("participant.optional")})` }) : null,
         " ",
