@@ -143,12 +143,16 @@ export function createFlows({ store, api, auth }) {
    * so drift and "Update CRM to match Outlook" use what the form holds now, never an older snapshot.
    */
   async function reread(live) {
+    await rereadItem(live);
+    if (live() && get().phase === "linked") await find(live);
+  }
+
+  /** Only the form: the CRM version the organizer was shown stays (its ETag catches a change meanwhile). */
+  async function rereadItem(live) {
     const item = office.currentItem();
     if (!item) return;
     const { values } = await readInto(office.readMeeting(item), live);
-    if (!live()) return;
-    update((s) => ({ snapshot: office.buildSnapshot({ ...s.meeting, ...values }, office.userEmail()) }));
-    if (get().phase === "linked") await find(live);
+    if (live()) update((s) => ({ snapshot: office.buildSnapshot({ ...s.meeting, ...values }, office.userEmail()) }));
   }
 
   function refresh(gen) {
@@ -247,7 +251,7 @@ export function createFlows({ store, api, auth }) {
   async function act(name, steps) {
     if (get().busy) return;
     const gen = generation;
-    update({ busy: name, notice: null, instructions: null });
+    update({ busy: name, notice: null });
     try {
       await steps(() => gen === generation);
     } catch (error) {
@@ -411,7 +415,7 @@ export function createFlows({ store, api, auth }) {
   /** "Update CRM to match Outlook": from what the form holds now; on 412 show the newer CRM version. */
   function takeOutlook() {
     return act("takeOutlook", async (live) => {
-      if (get().mode === "compose") await reread(live);
+      if (get().mode === "compose") await rereadItem(live);
       if (!live()) return;
       const { lookup, snapshot } = get();
       if (!snapshot) throw Object.assign(new Error("incomplete"), { name: "OfficeError", code: "incomplete" });
@@ -453,28 +457,17 @@ export function createFlows({ store, api, auth }) {
   }
 
   /**
-   * "Prepare an update for the external participants". Compose: write the CRM's time and place into the open
-   * meeting and add the externals it lacks, removing nobody (removeExtra does that on request); the organizer
-   * presses Send Update, the pane never saves. Read: open the external meeting itself (displayAppointmentForm) and
-   * list the CRM values to apply before Send Update.
+   * "Prepare an update for the external participants", compose only (the organizer's own meeting): write the
+   * CRM's time and place into the open meeting and add the externals it lacks, removing nobody (removeExtra does
+   * that on request). The organizer presses Send Update; the pane never saves an existing meeting, which would
+   * mail every attendee at once. Then the form is read again, so the drift shown is what the form now holds.
    */
   function prepareUpdate() {
     return act("prepareUpdate", async (live) => {
-      const s = get();
-      if (s.mode === "compose") {
-        const { data: draft } = await api.externalDraft(s.lookup.activity.id);
-        await office.fillCurrentItem(office.currentItem(), draft, { withBody: false });
-        if (live()) update({ notice: success("notice.preparedCompose") });
-        await reread(live);
-        return;
-      }
-      await office.openExistingAppointment(s.ids.itemId);
-      if (live()) {
-        update({
-          notice: { tone: "info", key: "notice.preparedRead" },
-          instructions: s.lookup.drift.differences.filter((d) => d.field !== "cancelled"),
-        });
-      }
+      const { data: draft } = await api.externalDraft(get().lookup.activity.id);
+      await office.fillCurrentItem(office.currentItem(), draft, { withBody: false });
+      if (live()) update({ notice: success("notice.preparedCompose") });
+      await reread(live);
     });
   }
 

@@ -77,9 +77,6 @@ const en = {
   "notice.linked": "The meeting is now linked to the activity.",
   "notice.conflict": "Someone changed the activity in the CRM after you opened it. The view now shows the latest version; check the differences and try again.",
   "notice.preparedCompose": "The meeting now has the CRM's values. Check it and press Send Update.",
-  "notice.preparedRead": "The meeting is open in Outlook. Change these fields to the CRM's values, then press Send Update:",
-  "instruction.add": "Add: {list}",
-  "instruction.remove": "Remove: {list}",
 
   "drift.caption": "Differences between the CRM and Outlook",
   "drift.field": "Field",
@@ -271,9 +268,6 @@ const da = {
   "notice.linked": "Mødet er nu knyttet til aktiviteten.",
   "notice.conflict": "Nogen har ændret aktiviteten i CRM, efter du åbnede den. Visningen viser nu den nyeste version; tjek forskellene, og prøv igen.",
   "notice.preparedCompose": "Mødet har nu CRM's værdier. Tjek det, og tryk på Send opdatering.",
-  "notice.preparedRead": "Mødet er åbnet i Outlook. Ret disse felter til CRM's værdier, og tryk derefter på Send opdatering:",
-  "instruction.add": "Tilføj: {list}",
-  "instruction.remove": "Fjern: {list}",
 
   "drift.caption": "Forskelle mellem CRM og Outlook",
   "drift.field": "Felt",

@@ -23,7 +23,6 @@ export function initialState() {
     error: null, // what stopped the pane from showing the activity
     busy: null, // the action now running
     notice: null, // {tone: "success" | "error" | "info", key, params, error}
-    instructions: null, // [{field, value}] CRM values to copy into the opened meeting
     linkRefused: null, // {activityId, outsiders}: the backend would not make this meeting the internal one
     outlookSlow: null, // an OfficeError: Outlook did not hand over the custom properties in time
   };
@@ -103,7 +102,8 @@ export function actionsFor(state) {
       actions.push("cancelInCrm");
     } else {
       if (differences.some((d) => CRM_TAKES.has(d.field))) actions.push("takeOutlook");
-      actions.push("prepareUpdate");
+      // Only the meeting's organizer can send an update, and Outlook opens the meeting in compose for them.
+      if (state.mode === "compose") actions.push("prepareUpdate");
       if (state.mode === "compose" && extraExternals(lookup).length) actions.push("removeExtra");
     }
   }

@@ -329,33 +329,10 @@ export function createView(dispatch) {
     if (state.phase === "not-linked") return [renderOutOfSync(state.outOfSync)];
     if (state.phase !== "linked" || !state.lookup) return [];
     const parts = [];
-    if (state.instructions?.length) parts.push(renderInstructions(state));
     const responses = state.lookup.drift?.responses || [];
     if (responses.length) parts.push(renderResponses(responses));
     parts.push(renderParticipants(state.lookup.activity.participants || []));
     return parts;
-  }
-
-  function renderInstructions(state) {
-    const items = [];
-    for (const d of state.instructions) {
-      if (d.field === "externalAttendees") {
-        const crm = new Set(d.crm.map((e) => e.toLowerCase()));
-        const outlook = new Set(d.outlook.map((e) => e.toLowerCase()));
-        const name = (email) => participantName(state.lookup, state, email);
-        const add = d.crm.filter((e) => !outlook.has(e.toLowerCase())).map(name);
-        const remove = d.outlook.filter((e) => !crm.has(e.toLowerCase())).map(name);
-        const changes = [
-          add.length ? t("instruction.add", { list: formatList(add) }) : null,
-          remove.length ? t("instruction.remove", { list: formatList(remove) }) : null,
-        ].filter(Boolean).join(" ");
-        items.push(el("dt", { text: t("field.externalAttendees") }), el("dd", { text: changes }));
-      } else {
-        items.push(el("dt", { text: t(`field.${d.field}`) }),
-          el("dd", { text: formatValue(d.field, d.crm, state.lookup, state) }));
-      }
-    }
-    return el("section", { className: "instructions", "aria-label": t("notice.preparedRead") }, el("dl", {}, items));
   }
 
   function renderResponses(responses) {

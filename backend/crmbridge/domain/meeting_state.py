@@ -29,6 +29,8 @@ def external_state(activity: Activity, org: OrgDomains, link_state: str | None, 
         return ExternalState.CANCELLED
     if activity.status is Status.CANCELLED:
         return ExternalState.CRM_CANCELLED
+    if link_state == "pending":  # not sent yet: matching the CRM or not, the customers have nothing
+        return ExternalState.INVITATION_OPEN
     if drift is not None:
         return ExternalState.IN_SYNC if drift.in_sync else ExternalState.DRIFTED
     if link_state == "sent":

@@ -45,6 +45,33 @@ TEXT = {
         "reason_internal": "Internal: {domain} is your organization's domain.",
         "reason_room": "Room or resource: it is booked, not invited as a person.",
         "participants": "Participants ({count})",
+        "rooms": "Room: {list}",
+        "start_new": "Start from a new meeting instead",
+        "prepare_appointment": "Prepare the customer invitation",
+        "add_customers": "Add the customers to this meeting",
+        "customers_added": "The customers are on the meeting. Check it and press Send.",
+        "appointment_opened": "The customer meeting is open in its own window. Open CRM Bridge there, press Add the customers, check it and press Send.",
+        "new_meeting": "Create a new meeting in Outlook and open CRM Bridge there: it offers this activity first.",
+        "fill_for": "Fill in this meeting for {subject}",
+        "handoff": "You were just looking at {subject}.",
+        "not_yours": "This meeting belongs to another organizer's CRM activity.",
+        "outlook_slow": "Outlook did not answer in time. Try again.",
+        "link_refused": "This meeting has attendees outside your organization ({list})",
+        "link_external": "Link as the customer meeting",
+        "linked_external": "The meeting is now linked as the customer meeting.",
+        "blocked": "Someone outside your organization is on your internal meeting ({list}).",
+        "state_crm_cancelled": "Cancelled in the CRM only",
+        "explain_crm_cancelled": "choose Cancel Meeting",
+        "cancel_in_crm": "Cancel in the CRM too",
+        "cancelled_in_crm": "The activity is cancelled in the CRM too.",
+        "remove_extra": "Also remove those not in the CRM",
+        "all_day_hint": "Tick All day in Outlook before you send.",
+        "filled_all_day": "The meeting is filled in from midnight to midnight. Tick All day, check it and press Send.",
+        "not_watched": "CRM Bridge does not watch your Outlook calendar",
+        "invitation_over": "The activity is over, so no invitation goes out.",
+        "list_sent": "Invitation sent", "list_open": "Invitation open",
+        "absent": "(not here)", "field_external": "External participant",
+        "prepared_compose": "The meeting now has the CRM's values. Check it and press Send Update.",
         "state_not_invited": "External participants not invited yet",
         "state_invitation_open": "Invitation open, not sent yet",
         "state_sent": "Invitation sent",
@@ -98,6 +125,33 @@ TEXT = {
         "reason_internal": "Intern: {domain} er jeres organisations domæne.",
         "reason_room": "Lokale eller ressource: det bookes og inviteres ikke som en person.",
         "participants": "Deltagere ({count})",
+        "rooms": "Lokale: {list}",
+        "start_new": "Start i stedet fra et nyt møde",
+        "prepare_appointment": "Forbered kundeinvitationen",
+        "add_customers": "Tilføj kunderne til mødet",
+        "customers_added": "Kunderne er på mødet. Tjek det, og tryk på Send.",
+        "appointment_opened": "Kundemødet er åbnet i sit eget vindue. Åbn CRM Bridge dér, tryk på Tilføj kunderne, tjek mødet, og tryk på Send.",
+        "new_meeting": "Opret et nyt møde i Outlook, og åbn CRM Bridge dér: den foreslår denne aktivitet først.",
+        "fill_for": "Udfyld mødet for {subject}",
+        "handoff": "Du kiggede lige på {subject}.",
+        "not_yours": "Mødet hører til en anden mødeindkalders CRM-aktivitet.",
+        "outlook_slow": "Outlook svarede ikke i tide. Prøv igen.",
+        "link_refused": "Mødet har deltagere uden for jeres organisation ({list})",
+        "link_external": "Knyt som kundemødet",
+        "linked_external": "Mødet er nu knyttet som kundemødet.",
+        "blocked": "Der er deltagere uden for jeres organisation på dit interne møde ({list}).",
+        "state_crm_cancelled": "Kun aflyst i CRM",
+        "explain_crm_cancelled": "vælg Aflys møde",
+        "cancel_in_crm": "Aflys også i CRM",
+        "cancelled_in_crm": "Aktiviteten er nu også aflyst i CRM.",
+        "remove_extra": "Fjern også dem, der ikke er i CRM",
+        "all_day_hint": "Sæt hak i Hele dagen i Outlook, før du sender.",
+        "filled_all_day": "Mødet er udfyldt fra midnat til midnat. Sæt hak i Hele dagen, tjek det, og tryk på Send.",
+        "not_watched": "CRM Bridge holder ikke øje med din Outlook-kalender",
+        "invitation_over": "Aktiviteten er overstået, så der sendes ingen invitation.",
+        "list_sent": "Invitation sendt", "list_open": "Invitation åben",
+        "absent": "(ikke med)", "field_external": "Ekstern deltager",
+        "prepared_compose": "Mødet har nu CRM's værdier. Tjek det, og tryk på Send opdatering.",
         "state_not_invited": "Eksterne deltagere er ikke inviteret endnu",
         "state_invitation_open": "Invitationen er åben, men ikke sendt",
         "state_sent": "Invitationen er sendt",
@@ -114,7 +168,7 @@ TEXT = {
         "deleted_in_outlook": "Slettet i Outlook",
         "link_to": "Knyt til {subject}",
         "linked": "Mødet er nu knyttet til aktiviteten.",
-        "invite": "Inviter eksterne deltagere",
+        "invite": "Invitér eksterne deltagere",
         "invited": "Invitationen er åbnet i Outlook. Tjek den, og tryk på Send.",
         "fill": "Udfyld mødet til de eksterne deltagere",
         "filled": "Mødet er udfyldt. Tjek det, og tryk på Send.",
@@ -290,18 +344,21 @@ def scenario(lang: str, organizer: str, item: dict | None, **extra) -> dict:
     }
 
 
-def read_item(activity: dict, organizer: str, *, item_id: str | None = None, attendees: list[dict] | None = None,
-              custom_properties: dict | None = None, **fields) -> dict:
-    """A meeting as Outlook shows it in read mode, by default with the activity's subject, time and place."""
+def outlook_item(activity: dict, organizer: str, *, item_id: str | None = None, attendees: list[dict] | None = None,
+                 custom_properties: dict | None = None, organized_by: str | None = None, **fields) -> dict:
+    """A saved meeting as Outlook opens it for the signed-in `organizer`, by default with the activity's subject,
+    time and place: in compose when it is their own meeting (Outlook opens an organizer's meeting in compose,
+    docs-pr compose-scenario.md), in read mode when `organized_by` someone else (they are an attendee)."""
+    host = organized_by or organizer
     item = {
-        "mode": "read",
+        "mode": "read" if organized_by else "compose",
         "itemId": item_id or new_item_id(),
         "subject": activity["subject"],
         "start": activity["start"],
         "end": activity["end"],
         "location": activity["location"],
-        "organizer": {"emailAddress": organizer, "displayName": "The Organizer"},
-        "requiredAttendees": attendees if attendees is not None else [attendee(organizer)],
+        "organizer": {"emailAddress": host, "displayName": "The Organizer" if host == organizer else host},
+        "requiredAttendees": attendees if attendees is not None else [attendee(host)],
         "optionalAttendees": [],
         "customProperties": custom_properties or {},
     }
@@ -328,7 +385,7 @@ def literal(text: str) -> re.Pattern:
     return re.compile(re.escape(text))
 
 
-def sent_external_meeting(api, organizer, *, moved=True, new_attendee=False, mode="read"):
+def sent_external_meeting(api, organizer, *, moved=True, new_attendee=False, organized_by=None):
     """An activity whose external meeting was sent, and that meeting as Outlook now has it."""
     activity = api.create_activity()
     item_id = new_item_id()
@@ -336,11 +393,9 @@ def sent_external_meeting(api, organizer, *, moved=True, new_attendee=False, mod
     required = [attendee("mette@fabrikam.example", "Mette Kunde", "accepted")]
     if new_attendee:
         required.append(attendee("newcomer@fabrikam.example", "Nina Newcomer", "tentative"))
-    item = read_item(activity, organizer, item_id=item_id, attendees=required,
-                     optionalAttendees=[attendee("jonas@fabrikam.example", "Jonas Fabrikam", "declined")])
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=required, organized_by=organized_by,
+                        optionalAttendees=[attendee("jonas@fabrikam.example", "Jonas Fabrikam", "declined")])
     if moved:  # two hours later, and online
         item.update(start=iso(MEETING_START + timedelta(hours=2)), end=iso(MEETING_START + timedelta(hours=3)),
                     location="Teams")
-    if mode == "compose":
-        item.update(mode="compose")
     return activity, item, item_id

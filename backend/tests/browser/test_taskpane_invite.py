@@ -7,7 +7,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from .browser_support import internal_attendees, new_item_id, read_item, scenario
+from .browser_support import internal_attendees, new_item_id, outlook_item, scenario
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ def linked_internal_meeting(api, organizer, marker):
     )
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    item = read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
     return activity, item
 
 

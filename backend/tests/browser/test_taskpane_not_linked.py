@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from .browser_support import MEETING_START, attendee, iso, literal, new_item_id, read_item, regex, scenario
+from .browser_support import MEETING_START, attendee, iso, literal, new_item_id, outlook_item, regex, scenario
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +25,7 @@ def test_an_unlinked_meeting_offers_the_organizers_activities_near_that_time_and
     # The meeting with the customers, sent from Outlook without the pane: same time, the activity's externals.
     item_id = new_item_id()
     externals = [attendee("mette@fabrikam.example", "Mette Kunde", "accepted")]
-    item = read_item(chosen, organizer, item_id=item_id, attendees=externals,
+    item = outlook_item(chosen, organizer, item_id=item_id, attendees=externals,
                      optionalAttendees=[attendee("jonas@fabrikam.example", "Jonas Fabrikam")])
     page = pane.open(scenario(lang, organizer, item))
 
@@ -90,7 +90,7 @@ def test_an_unlinked_meeting_lists_the_organizers_meetings_out_of_sync_with_each
 
     # A meeting far from all of them, that the CRM does not know: nothing to link it to.
     far = MEETING_START + timedelta(days=60)
-    item = read_item(moved, organizer, start=iso(far), end=iso(far + timedelta(hours=1)), subject="Dentist")
+    item = outlook_item(moved, organizer, start=iso(far), end=iso(far + timedelta(hours=1)), subject="Dentist")
     page = pane.open(scenario(lang, organizer, item))
 
     expect(page.get_by_text(text["no_activities"])).to_be_visible()
@@ -116,7 +116,7 @@ def test_an_unlinked_meeting_lists_the_organizers_meetings_out_of_sync_with_each
 
 
 def test_when_no_meeting_is_out_of_sync_the_section_says_so(pane_en, api, organizer):
-    item = read_item(api.create_activity(), organizer)  # not linked: its id is new
+    item = outlook_item(api.create_activity(), organizer)  # not linked: its id is new
     page = pane_en.open(scenario("en-US", organizer, item))
 
     section = page.get_by_role("region", name="Your meetings out of sync")

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Route, expect
 
-from .browser_support import OFFICE_JS, internal_attendees, new_item_id, read_item, scenario
+from .browser_support import OFFICE_JS, internal_attendees, new_item_id, outlook_item, scenario
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,7 @@ def linked_internal_meeting(api, organizer) -> dict:
     activity = api.create_activity()
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    return read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    return outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
 
 
 def open_signed_in(pane, live_backend, organizer, item, **sign_in):
