@@ -8,20 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$ROOT"
 
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  apt_install nodejs npm 2>/dev/null || true
-fi
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  [ "${CI:-}" = "true" ] && die "CI needs Node.js and npm to bundle the taskpane, and they could not be installed."
-  say "Node.js and npm are missing: the taskpane is not bundled and will not load (Debian: apt-get install nodejs npm)"
-  exit 0
-fi
-
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "Installing the taskpane's npm packages (npm ci)"
-  # No install scripts: esbuild's binary comes in its platform package; nothing else needs one.
-  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-fi
+ensure_npm_packages "bundle the taskpane" "the taskpane is not bundled and will not load" || exit 0
 
 say "Bundling the taskpane (esbuild)"
 rm -rf addin/taskpane/dist

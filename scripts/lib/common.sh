@@ -40,6 +40,27 @@ apt_install() {
   $sudo apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Node.js and npm (Debian's, installed where possible) and node_modules as package-lock.json pins them: `npm ci`
+# runs when node_modules is missing or older than the lockfile. Without Node.js it says what is lost ($2) and
+# returns 1; in CI (CI=true) that is a failure. $1 names the job, for the messages.
+ensure_npm_packages() {
+  local job="$1" lost="$2"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm 2>/dev/null || true
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    [ "${CI:-}" = "true" ] && die "CI needs Node.js and npm to $job, and they could not be installed."
+    say "Node.js and npm are missing: $lost (Debian: apt-get install nodejs npm)"
+    return 1
+  fi
+  local installed="$ROOT/node_modules/.package-lock.json"
+  if [ ! -f "$installed" ] || [ "$ROOT/package-lock.json" -nt "$installed" ]; then
+    say "Installing the taskpane's npm packages (npm ci)"
+    # No install scripts: esbuild's binary comes in its platform package; nothing else needs one.
+    (cd "$ROOT" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
+}
+
 pg_bin_dir() {
   local dir
   dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)

@@ -399,3 +399,26 @@ def sent_external_meeting(api, organizer, *, moved=True, new_attendee=False, org
         item.update(start=iso(MEETING_START + timedelta(hours=2)), end=iso(MEETING_START + timedelta(hours=3)),
                     location="Teams")
     return activity, item, item_id
+
+
+# ---------------------------------------------------------------- accessibility
+
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"  # pinned in package-lock.json, installed by `npm ci`
+# The taskpane's Content-Security-Policy allows scripts from its own origin only (no inline script): axe is served
+# at this path of the page's origin, by the test, so the check runs with the policy in force.
+AXE_PATH = "/__tests__/axe.min.js"
+
+
+def axe_violations(page: Page, impacts=("serious", "critical")) -> list[dict]:
+    """axe-core's violations on the page as it is now, at the given impacts: [{id, impact, nodes: [target, ...]}]."""
+    if not AXE.exists():
+        raise AssertionError(f"{AXE.relative_to(REPO)} is missing: run scripts/lib/bundle.sh (npm ci) first.")
+    if not page.evaluate("typeof window.axe === 'object'"):
+        url = re.match(r"^https?://[^/]+", page.url).group(0) + AXE_PATH
+        page.route(url, lambda route: route.fulfill(path=str(AXE), content_type="application/javascript"))
+        page.add_script_tag(url=url)
+    results = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [" ".join(map(str, node["target"])) for node in v["nodes"]]}
+        for v in results["violations"] if v["impact"] in impacts
+    ]
