@@ -218,9 +218,8 @@
 
   function customProperties(prefix) {
     const values = Object.assign({}, state.customProperties);
-    return {
+    const props = {
       get(name) { return values[name]; },
-      getAll() { return Object.assign({}, values); },
       set(name, value) {
         record(`${prefix}.set`, [name, value]);
         values[name] = String(value);
@@ -237,6 +236,9 @@
         });
       },
     };
+    // getAll: Mailbox 1.9 (ref office.customproperties.yml).
+    if (isSetSupported("Mailbox", "1.9")) props.getAll = () => Object.assign({}, values);
+    return props;
   }
 
   function loadCustomPropertiesAsync(callback, userContext) {
@@ -320,13 +322,14 @@
       end: field("end", () => new Date(state.end), (v) => { state.end = new Date(v); }, mustBeDate),
       requiredAttendees: recipients("requiredAttendees", "required"),
       optionalAttendees: recipients("optionalAttendees", "optional"),
-      organizer: {
+      // The organizer in compose is Mailbox 1.7 (ref office.appointmentcompose.yml).
+      organizer: isSetSupported("Mailbox", "1.7") ? {
         getAsync(options, callback) {
           const [opts, cb] = splitArgs(options, callback);
           record("item.organizer.getAsync", []);
           respond("item.organizer.getAsync", cb, opts, () => state.organizer);
         },
-      },
+      } : undefined,
       body: {
         getAsync: readBody,
         getTypeAsync(options, callback) {
@@ -468,6 +471,8 @@
       delete mailbox.convertToRestId;
       delete mailbox.convertToEwsId;
     }
+    // mailbox.addHandlerAsync (ItemChanged): Mailbox 1.5 (ref office.mailbox.yml).
+    if (!isSetSupported("Mailbox", "1.5")) delete mailbox.addHandlerAsync;
     if (isSetSupported("Mailbox", "1.9")) {
       mailbox.displayNewAppointmentFormAsync = function (parameters, options, callback) {
         const [opts, cb] = splitArgs(options, callback);

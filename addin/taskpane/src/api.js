@@ -91,8 +91,18 @@ function errorFrom(status, body, headers) {
 }
 
 /**
- * Call one route. Returns {data, etag}. `params` fill the path, `query` the query string, `body` is sent as JSON,
- * `etag` as If-Match, `token` as the Bearer token.
+ * @typedef {object} RequestOptions
+ * @property {object} [params] fills the path
+ * @property {Record<string, string>} [query] the query string
+ * @property {any} [body] sent as JSON
+ * @property {string} [etag] sent as If-Match
+ * @property {string} [token] sent as the Bearer token
+ */
+
+/**
+ * Call one route. Returns {data, etag}.
+ * @param {string} name
+ * @param {RequestOptions} [options]
  */
 export async function request(name, { params = {}, query, body, etag, token } = {}) {
   const route = ROUTES[name];
@@ -138,6 +148,7 @@ export async function request(name, { params = {}, query, body, etag, token } = 
  * and the call is made once more; any other 401 goes to the organizer, who signs in again.
  */
 export function createClient(getToken) {
+  /** @param {string} name @param {RequestOptions} [options] */
   const signed = async (name, options = {}) => {
     try {
       return await request(name, { ...options, token: await getToken() });

@@ -425,7 +425,7 @@ export async function removeAttendees(item, addresses) {
  * from 1.8). Outlook raises nothing for a drag in the calendar (DESIGN 4), so the pane also re-reads on open.
  */
 export function onItemEdited(item, handler) {
-  const types = office()?.EventType || {};
+  const types = /** @type {Partial<typeof Office.EventType>} */ (office()?.EventType ?? {});
   const wanted = [["1.7", types.AppointmentTimeChanged], ["1.7", types.RecipientsChanged],
     ["1.8", types.EnhancedLocationsChanged]];
   if (typeof item?.addHandlerAsync !== "function") return;
@@ -498,7 +498,7 @@ const DIALOG_CLOSED = 12006; // the organizer closed the dialog
  * messageParent; the dialog is closed then. A message from another origin (DialogOrigin 1.2 tells) is ignored.
  */
 export function dialogMessage(url, { height = 60, width = 30 } = {}) {
-  const enums = office()?.EventType || {};
+  const enums = /** @type {Partial<typeof Office.EventType>} */ (office()?.EventType ?? {});
   return new Promise((resolve, reject) => {
     const opened = (result) => {
       if (failed(result)) {

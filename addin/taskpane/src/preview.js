@@ -23,7 +23,10 @@ const ORGANIZERS = [ // the organizers in crmbridge/demo.py
 const STORE_KEY = "crmbridge.preview";
 const DAY = 24 * 3600 * 1000;
 
+/** @returns {any} the element (an input, select or iframe of preview.html) */
 const $ = (id) => document.getElementById(id);
+/** @param {Event} event */
+const valueOf = (event) => /** @type {HTMLSelectElement} */ (event.target).value;
 
 const settings = Object.assign(
   { organizer: ORGANIZERS[0].email, language: "en-US", activityId: null, meeting: "internal", externals: {} },
@@ -95,10 +98,13 @@ function people(activity, classification, type) {
     && p.email.toLowerCase() !== settings.organizer);
 }
 
-/** The meeting the backend's sync created: the organizer and the colleagues, marked with the custom property. */
+/**
+ * The meeting the backend's sync created: the organizer and the colleagues, marked with the custom property. The
+ * organizer sees it in compose form (Outlook opens an organizer's own meeting so, docs-pr compose-scenario.md).
+ */
 function internalMeeting(activity) {
   return {
-    mode: "read", itemId: `AAMkDemo/internal-${activity.id}+=`, subject: activity.subject,
+    mode: "compose", itemId: `AAMkDemo/internal-${activity.id}+=`, subject: activity.subject,
     start: activity.start, end: activity.end, location: activity.location, isAllDay: activity.isAllDay,
     organizer: { emailAddress: settings.organizer, displayName: organizerName() },
     requiredAttendees: [{ emailAddress: settings.organizer, displayName: organizerName() },
@@ -111,7 +117,7 @@ function internalMeeting(activity) {
 /** A meeting the organizer made by hand in Outlook, with the customers, that the CRM has never heard of. */
 function unlinkedMeeting(activity) {
   return {
-    mode: "read", itemId: `AAMkDemo/unlinked-${activity.id}-${Date.now().toString(36)}+=`, subject: activity.subject,
+    mode: "compose", itemId: `AAMkDemo/unlinked-${activity.id}-${Date.now().toString(36)}+=`, subject: activity.subject,
     start: activity.start, end: activity.end, location: activity.location,
     organizer: { emailAddress: settings.organizer, displayName: organizerName() },
     requiredAttendees: people(activity, "external", "required").map((p) => asAttendee(p)),
@@ -131,13 +137,21 @@ function newMeeting() {
 function externalMeeting(activity) {
   const sent = settings.externals[activity.id];
   if (!sent) return null;
-  return { ...sent, mode: "read", organizer: { emailAddress: settings.organizer, displayName: organizerName() } };
+  return { ...sent, mode: "compose", organizer: { emailAddress: settings.organizer, displayName: organizerName() } };
+}
+
+/** A colleague on the internal meeting: an attendee, so Outlook shows it to them in read form. */
+function colleague(activity) {
+  const found = activity?.participants.find((p) => p.classification === "internal"
+    && p.email.toLowerCase() !== settings.organizer);
+  return found ? { emailAddress: found.email, displayName: found.displayName || found.email } : null;
 }
 
 function meetingFor(kind, activity) {
   if (kind === "compose") return newMeeting();
   if (!activity) return null;
   if (kind === "internal") return internalMeeting(activity);
+  if (kind === "internal-attendee") return colleague(activity) ? { ...internalMeeting(activity), mode: "read" } : null;
   if (kind === "unlinked") return unlinkedMeeting(activity);
   return externalMeeting(activity);
 }
@@ -156,10 +170,11 @@ async function loadPane() {
       : "No demo activities for this organizer. Run the backend with the demo data (scripts/dev).");
     return;
   }
+  const viewer = settings.meeting === "internal-attendee" ? colleague(activity)
+    : { emailAddress: settings.organizer, displayName: organizerName() };
   scenario = {
     displayLanguage: settings.language,
-    userProfile: { emailAddress: settings.organizer, displayName: organizerName(),
-      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone },
+    userProfile: { ...viewer, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone },
     item: meeting,
   };
   item = meeting;
@@ -180,7 +195,7 @@ window.addEventListener("message", (event) => {
   if (event.source !== $("pane").contentWindow || event.origin !== window.origin) return;
   const message = event.data || {};
   if (message.type === "office-fake:hello") {
-    event.source.postMessage({ type: "office-fake:scenario", scenario }, window.origin);
+    /** @type {Window} */ (event.source).postMessage({ type: "office-fake:scenario", scenario }, window.origin);
   } else if (message.type === "office-fake:call") {
     $("log").append(el("li", { text: message.call.api }));
     if (message.item) {
@@ -225,7 +240,7 @@ function renderItem() {
     actions.push(el("button", { type: "button", className: "button button--primary", text: "Send (simulated)",
       onClick: () => send(item) }));
   }
-  if (settings.meeting === "external" && item.mode === "read") {
+  if (settings.meeting === "external") {
     actions.push(
       el("button", {
         type: "button", className: "button", text: "Move it 1 hour later", onClick: () => change(moveLater),
@@ -353,18 +368,18 @@ async function start() {
   $("meeting").value = settings.meeting;
 
   $("organizer").addEventListener("change", async (event) => {
-    settings.organizer = event.target.value;
+    settings.organizer = valueOf(event);
     save();
     await loadActivities();
     await loadPane();
   });
-  $("language").addEventListener("change", (event) => { settings.language = event.target.value; save(); loadPane(); });
+  $("language").addEventListener("change", (event) => { settings.language = valueOf(event); save(); loadPane(); });
   $("activity").addEventListener("change", (event) => {
-    settings.activityId = Number(event.target.value);
+    settings.activityId = Number(valueOf(event));
     save();
     loadPane();
   });
-  $("meeting").addEventListener("change", (event) => { settings.meeting = event.target.value; save(); loadPane(); });
+  $("meeting").addEventListener("change", (event) => { settings.meeting = valueOf(event); save(); loadPane(); });
   $("reload").addEventListener("click", () => loadPane());
   $("forget").addEventListener("click", () => { settings.externals = {}; save(); loadPane(); });
 

@@ -77,12 +77,13 @@ export function createView(dispatch) {
   let noticeText = "";
 
   root.addEventListener("click", (event) => {
-    const chip = event.target.closest("button[data-chip]");
+    const target = /** @type {Element} */ (event.target);
+    const chip = /** @type {HTMLButtonElement | null} */ (target.closest("button[data-chip]"));
     if (chip) {
       toggleChip(chip);
       return;
     }
-    const button = event.target.closest("button[data-action]");
+    const button = /** @type {HTMLButtonElement | null} */ (target.closest("button[data-action]"));
     if (!button || button.getAttribute("aria-disabled") === "true") return;
     dispatch(button.dataset.action, button.dataset.arg);
   });
@@ -158,6 +159,11 @@ export function createView(dispatch) {
         t(action === "sign-in" ? "action.signIn" : "action.retry"), { primary: true }) : null);
   }
 
+  /**
+   * @param {string} action
+   * @param {string} label
+   * @param {{primary?: boolean, arg?: string | number, busy?: boolean, describedBy?: string}} [options]
+   */
   function actionButton(action, label, { primary = false, arg, busy = false, describedBy } = {}) {
     return el("button", {
       type: "button",
@@ -453,7 +459,7 @@ export function createView(dispatch) {
   // ------------------------------------------------------------------ render
 
   function render(state) {
-    const focusKey = document.activeElement?.dataset?.focusKey;
+    const focusKey = /** @type {HTMLElement | null} */ (document.activeElement)?.dataset?.focusKey;
     document.documentElement.lang = currentLanguage();
     header.replaceChildren(...renderHeader(state).filter(Boolean));
     upper.replaceChildren(...renderUpper(state).filter(Boolean));
@@ -461,9 +467,9 @@ export function createView(dispatch) {
     renderNotice(state);
     root.setAttribute("aria-busy", String(state.phase === "starting" || state.phase === "loading"));
     if (!focusKey) return;
-    const again = root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`);
+    const again = /** @type {HTMLElement | null} */ (root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`));
     if (again) again.focus();
-    else (notice.hidden ? root.querySelector("h1") : notice)?.focus();
+    else (notice.hidden ? /** @type {HTMLElement | null} */ (root.querySelector("h1")) : notice)?.focus();
   }
 
   return { render };

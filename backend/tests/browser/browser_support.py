@@ -50,7 +50,8 @@ TEXT = {
         "prepare_appointment": "Prepare the customer invitation",
         "add_customers": "Add the customers to this meeting",
         "customers_added": "The customers are on the meeting. Check it and press Send.",
-        "appointment_opened": "The customer meeting is open in its own window. Open CRM Bridge there, press Add the customers, check it and press Send.",
+        "appointment_opened": "The customer meeting is open in its own window. Open CRM Bridge there, press Add the "
+                              "customers, check it and press Send.",
         "new_meeting": "Create a new meeting in Outlook and open CRM Bridge there: it offers this activity first.",
         "fill_for": "Fill in this meeting for {subject}",
         "handoff": "You were just looking at {subject}.",
@@ -130,7 +131,8 @@ TEXT = {
         "prepare_appointment": "Forbered kundeinvitationen",
         "add_customers": "Tilføj kunderne til mødet",
         "customers_added": "Kunderne er på mødet. Tjek det, og tryk på Send.",
-        "appointment_opened": "Kundemødet er åbnet i sit eget vindue. Åbn CRM Bridge dér, tryk på Tilføj kunderne, tjek mødet, og tryk på Send.",
+        "appointment_opened": "Kundemødet er åbnet i sit eget vindue. Åbn CRM Bridge dér, tryk på Tilføj kunderne, "
+                              "tjek mødet, og tryk på Send.",
         "new_meeting": "Opret et nyt møde i Outlook, og åbn CRM Bridge dér: den foreslår denne aktivitet først.",
         "fill_for": "Udfyld mødet for {subject}",
         "handoff": "Du kiggede lige på {subject}.",

@@ -14,7 +14,7 @@ from .browser_support import (
     iso,
     literal,
     new_item_id,
-    read_item,
+    outlook_item,
     scenario,
     sent_external_meeting,
 )
@@ -27,7 +27,7 @@ def linked_internal_meeting_in_compose(pane, api, organizer, lang, text):
     activity = api.create_activity()
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    item = read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer),
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer),
                      custom_properties={"crmActivityId": str(activity["id"])}, mode="compose")
     page = pane.open(scenario(lang, organizer, item))
     expect(page.get_by_text(text["internal_meeting"])).to_be_visible()
@@ -40,7 +40,7 @@ def not_linked_with_candidates(pane, api, organizer, lang, text):
     api.create_activity(subject="Prep the next morning", start=MEETING_START + timedelta(hours=20))
     meeting = {"subject": "Workshop", "start": iso(MEETING_START), "end": iso(MEETING_START + timedelta(hours=1)),
                "location": "Room Harbour"}
-    item = read_item(meeting, organizer, attendees=[attendee("mette@fabrikam.example", "Mette Kunde")],
+    item = outlook_item(meeting, organizer, attendees=[attendee("mette@fabrikam.example", "Mette Kunde")],
                      mode="compose")
     page = pane.open(scenario(lang, organizer, item))
     expect(page.get_by_role("heading", name=text["not_linked"])).to_be_visible()
@@ -51,7 +51,7 @@ def not_linked_with_candidates(pane, api, organizer, lang, text):
 
 def server_error(pane, api, organizer, lang, text):
     activity = api.create_activity()
-    item = read_item(activity, organizer, attendees=internal_attendees(activity, organizer), mode="compose")
+    item = outlook_item(activity, organizer, attendees=internal_attendees(activity, organizer), mode="compose")
     body = {"code": 500, "message": "Something went wrong on our side.", "errors": {}}
     pane.page.route("**/api/lookup", lambda route: route.fulfill(status=500, json=body))
     page = pane.open(scenario(lang, organizer, item))
@@ -60,7 +60,7 @@ def server_error(pane, api, organizer, lang, text):
 
 
 def drifted_external_meeting(pane, api, organizer, lang, text):
-    _, item, _ = sent_external_meeting(api, organizer, new_attendee=True, mode="compose")
+    _, item, _ = sent_external_meeting(api, organizer, new_attendee=True)
     page = pane.open(scenario(lang, organizer, item))
     expect(page.get_by_text(f": {text['state_drifted']}")).to_be_visible()
     expect(page.get_by_role("table", name=text["differences"])).to_be_visible()

@@ -18,7 +18,7 @@ from .browser_support import (
     PANE_SIZE,
     activity_json,
     new_item_id,
-    read_item,
+    outlook_item,
     route_outside_world,
     scenario,
 )
@@ -88,23 +88,8 @@ TIME_PROBE_ARGS = {"setAsync": ["$date"]}
 BODY_PROBE_ARGS = {"getAsync": ["text"], "setAsync": ["probe"]}
 
 
-def gap(reason: str):
-    return pytest.mark.xfail(strict=True, reason=f"known gap of the fake: {reason}")
-
-
-MAILBOX_HANDLER = gap("mailbox.addHandlerAsync is exposed (and succeeds) below Mailbox 1.5; Microsoft: Mailbox 1.5 "
-                      "(office.mailbox.yml)")
-ORGANIZER_COMPOSE = gap("item.organizer (an Office.Organizer with getAsync) is exposed in compose mode below Mailbox "
-                        "1.7; Microsoft: compose organizer is Mailbox 1.7 (office.appointmentcompose.yml)")
-GET_ALL = gap("customProperties.getAll is exposed (and works) below Mailbox 1.9; Microsoft: Mailbox 1.9 "
-              "(office.customproperties.yml)")
-
-# (mode, version, path, member) -> the mark, from a run against the fake of 71aec48 (the strict host).
-KNOWN_GAPS = {("compose", "1.3", "item", "organizer"): ORGANIZER_COMPOSE}
-for _mode in MODES:
-    KNOWN_GAPS[(_mode, "1.3", "mailbox", "addHandlerAsync")] = MAILBOX_HANDLER
-    for _version in ("1.3", "1.7", "1.8"):
-        KNOWN_GAPS[(_mode, _version, "customProperties", "getAll")] = GET_ALL
+# (mode, version, path, member) -> a strict xfail mark for a known gap of the fake; none is left.
+KNOWN_GAPS: dict = {}
 
 
 # ---------------------------------------------------------------- what Microsoft documents
@@ -268,7 +253,7 @@ PROBE = """async ({path, member, args}) => {
 def host_scenario(mode: str, version: str) -> dict:
     """An existing meeting: in compose, the signed-in organizer's own; in read, an attendee's view of another's."""
     organizer = ORGANIZER if mode == "compose" else "someone.else@contoso.com"
-    item = read_item(activity_json(), organizer, item_id=new_item_id(), custom_properties={"probe": "1"})
+    item = outlook_item(activity_json(), organizer, item_id=new_item_id(), custom_properties={"probe": "1"})
     item["mode"] = mode
     return scenario("en-US", ORGANIZER, item, requirements={"Mailbox": version})
 

@@ -1,5 +1,7 @@
-"""Flow 3: from the internal meeting (read mode), "Invite external participants" opens Outlook's new-meeting form
-with the organizer and the externals only, and never the internal notes. Nothing is sent by the add-in."""
+"""Flow 3, read mode: the activity's organizer is an attendee of the internal meeting (an assistant organized it),
+so Outlook shows it in read form, where "Invite external participants" opens Outlook's new-meeting form
+(displayNewAppointmentForm, read mode only) with the organizer and the externals only, never the internal notes.
+Nothing is sent by the add-in. The organizer's own meeting (compose) is in test_organizer_flows.py."""
 
 import json
 import uuid
@@ -10,6 +12,8 @@ from playwright.sync_api import expect
 from .browser_support import internal_attendees, new_item_id, outlook_item, scenario
 
 pytestmark = pytest.mark.browser
+
+ASSISTANT = "assistant@contoso.com"
 
 
 def linked_internal_meeting(api, organizer, marker):
@@ -27,7 +31,8 @@ def linked_internal_meeting(api, organizer, marker):
     )
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer),
+                        organized_by=ASSISTANT)
     return activity, item
 
 
@@ -73,11 +78,25 @@ def test_without_mailbox_1_9_the_invitation_uses_the_synchronous_form(pane_en, a
     assert [a["emailAddress"] for a in forms[0]["args"][0]["requiredAttendees"]] == ["mette@fabrikam.example"]
 
 
-def test_an_invitation_already_open_can_be_opened_again(pane_en, api, organizer):
+def test_an_invitation_already_open_is_reopened_without_a_second_meeting_in_the_crm(pane_en, api, organizer):
     activity, item = linked_internal_meeting(api, organizer, "no marker")
-    api.link(activity["id"], state="pending")
+    api.link(activity["id"], state="pending")  # a form was opened earlier; its id was never known
     page = pane_en.open(scenario("en-US", organizer, item))
 
+    expect(page.get_by_text("You opened the invitation")).to_be_visible()  # when, so the organizer can tell
     page.get_by_role("button", name="Open the invitation again").click()
     expect(page.get_by_role("status")).to_have_text("The invitation is open in Outlook. Check it and press Send.")
     assert pane_en.apis().count("mailbox.displayNewAppointmentFormAsync") == 1
+    found = api.lookup(activityId=activity["id"])
+    assert found["externalMeeting"]["state"] == "pending"  # the same one link
+
+
+def test_a_known_open_invitation_is_opened_itself(pane_en, api, organizer):
+    activity, item = linked_internal_meeting(api, organizer, "no marker")
+    api.link(activity["id"], state="pending", ewsItemId="AAMkKnown/invitation+=")
+    page = pane_en.open(scenario("en-US", organizer, item))
+
+    page.get_by_role("button", name="Open the customer invitation").click()
+    expect(page.get_by_role("status")).to_have_text("The customer meeting is open in Outlook. Check it and press Send.")
+    opened = [c for c in pane_en.calls() if c["api"].startswith("mailbox.display")]
+    assert opened == [{"api": "mailbox.displayAppointmentFormAsync", "args": ["AAMkKnown/invitation+="]}]
