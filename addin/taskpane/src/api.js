@@ -14,6 +14,7 @@ export const ROUTES = {
   reconcile: { method: "POST", path: ({ id }) => `/api/activities/${id}/reconcile` },
   recordLink: { method: "POST", path: ({ id }) => `/api/activities/${id}/links` },
   prepareAppointment: { method: "POST", path: ({ id }) => `/api/activities/${id}/customer-appointment` },
+  updateActivity: { method: "PATCH", path: ({ id }) => `/api/activities/${id}` },
   outOfSync: { method: "GET", path: () => "/api/drift" },
 };
 
@@ -165,6 +166,7 @@ export function createClient(getToken) {
     reconcile: (id, body, etag) => signed("reconcile", { params: { id }, body, etag }),
     recordLink: (id, body) => signed("recordLink", { params: { id }, body }),
     prepareAppointment: (id) => signed("prepareAppointment", { params: { id } }),
+    updateActivity: (id, body, etag) => signed("updateActivity", { params: { id }, body, etag }),
     outOfSync: () => signed("outOfSync"),
   };
 }

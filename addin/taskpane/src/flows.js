@@ -54,15 +54,16 @@ function attendeesOf(meeting) {
 }
 
 /**
- * Which of the activity's meetings this is, when the attendees tell: any of the activity's externals on it makes
- * it the external meeting. Otherwise null: the backend decides from all the attendees, and never records a
- * meeting with anyone outside the organization as the internal one (it carries the notes).
+ * Which of the activity's meetings this is, judged by its attendees: any of the activity's externals on it makes
+ * it the external meeting, else it is proposed as the internal one. The backend checks every attendee against the
+ * organization's domains and refuses an internal meeting with anyone outside it (it carries the notes); the pane
+ * then explains and offers to link it as the customer meeting.
  */
 export function meetingKindFor(activity, meeting) {
   const externals = new Set((activity.participants || [])
     .filter((p) => p.classification === "external")
     .map((p) => p.email.toLowerCase()));
-  return attendeesOf(meeting).some((a) => externals.has(a.emailAddress.toLowerCase())) ? "external" : null;
+  return attendeesOf(meeting).some((a) => externals.has(a.emailAddress.toLowerCase())) ? "external" : "internal";
 }
 
 /** The activity a pane on another meeting asked this one to propose first, if it is recent. */
@@ -277,12 +278,11 @@ export function createFlows({ store, api, auth }) {
         if (live()) update({ phase: "linked", lookup: found.data, candidates: null, ids: { ...s.ids, activityId } });
         return;
       }
-      const chosen = kind || meetingKindFor(activity, s.meeting);
       const body = {
+        kind: kind || meetingKindFor(activity, s.meeting),
         state: s.mode === "read" ? "sent" : "pending",
         ewsItemId: s.ids.itemId,
         attendees: attendeesOf(s.meeting).map((a) => a.emailAddress),
-        ...(chosen ? { kind: chosen } : {}),
       };
       let recorded;
       try {
@@ -441,16 +441,26 @@ export function createFlows({ store, api, auth }) {
     });
   }
 
-  /** The customers cancelled in Outlook: cancel the activity in the CRM too (the CRM only; nobody is mailed). */
+  /**
+   * The customer meeting was cancelled in Outlook: cancel the activity in the CRM too. Only its status changes
+   * (the internal meeting follows and the colleagues get its cancellation); no customer is mailed.
+   */
   function cancelInCrm() {
     return act("cancelInCrm", async (live) => {
-      const { lookup, snapshot } = get();
-      const event = { ...(snapshot || {}), isCancelled: true };
-      const result = await api.reconcile(lookup.activity.id,
-        { take: "outlook", snapshot: event, applyCancellation: true }, lookup.etag);
+      const { lookup } = get();
+      let result;
+      try {
+        result = await api.updateActivity(lookup.activity.id, { status: "cancelled" }, lookup.etag);
+      } catch (error) {
+        if (error.code !== "stale") throw error;
+        await find(live);
+        if (live()) update({ notice: { tone: "error", key: "notice.conflict" } });
+        return;
+      }
       if (!live()) return;
       update((s) => ({
-        lookup: { ...s.lookup, activity: { ...s.lookup.activity, ...result.data }, etag: result.etag, state: "cancelled" },
+        lookup: { ...s.lookup, activity: { ...s.lookup.activity, status: result.data.status },
+          etag: result.etag || s.lookup.etag, state: "cancelled" },
         notice: success("notice.cancelledInCrm"),
       }));
     });

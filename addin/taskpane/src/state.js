@@ -96,6 +96,7 @@ export function actionsFor(state) {
   if (lookup.meeting === "external" && waiting && state.mode === "compose" && missingCustomers(state).length) {
     actions.push("addCustomers");
   }
+  if (external === "cancelled" && lookup.activity.status !== "cancelled") actions.push("cancelInCrm");
   if (external === "drifted" && lookup.drift) {
     const differences = lookup.drift.differences;
     if (differences.some((d) => d.field === "cancelled" && d.outlook === true)) {

@@ -314,6 +314,17 @@ class Pane:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.lang[:2]}.png"), full_page=True)
 
+    def screenshots(self, name: str, widths: tuple[int, ...] = (320, 450)) -> None:
+        """The pane at Outlook's narrow and usual widths, each checked for horizontal overflow (nothing may need
+        sideways scrolling), saved as <name>-<lang>-<width>.png."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for width in widths:
+            self.page.set_viewport_size({"width": width, "height": PANE_SIZE["height"]})
+            overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} at {width}px is {overflow}px too wide"
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.lang[:2]}-{width}.png"), full_page=True)
+        self.page.set_viewport_size(PANE_SIZE)
+
 
 def route_outside_world(backend: LiveBackend):
     def handle(route: Route) -> None:

@@ -172,3 +172,30 @@ def pane_en(context_for, live_backend) -> Pane:
     return Pane(context_for("en-US").new_page(), live_backend, "en-US")
 
 
+
+
+@pytest.fixture
+def graph_on(live_backend):
+    """The live backend in application mode against a fake Graph server (no faults), for the flows that need
+    Graph; the backend goes back to Graph off afterwards."""
+    from fake_graph import start_fake_graph
+
+    from crmbridge import graph_setup
+    from crmbridge.graph import GraphClient
+
+    app = live_backend.app
+    before = app.extensions.get(graph_setup.EXTENSION)
+    base_url, fake, stop = start_fake_graph(seed=9, domains=("contoso.com",))
+    client = GraphClient(lambda mailbox: "app-token", base_url=base_url, timeout=(1.0, 3.0), max_retries=1,
+                         sleep=lambda seconds: None)
+    graph_setup.install(app, client)
+    fake.client = client
+    try:
+        yield fake
+    finally:
+        if before is None:
+            app.extensions.pop(graph_setup.EXTENSION, None)
+        else:
+            app.extensions[graph_setup.EXTENSION] = before
+        stop()
+        client.close()
