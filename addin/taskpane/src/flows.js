@@ -115,7 +115,7 @@ export function createFlows({ store, api, auth }) {
       isNew: mode === "compose" && meeting.itemId === null,
       outlookSlow: errors.customProperties?.code === "timeout" ? errors.customProperties : null,
     });
-    if (mode === "compose") office.onItemEdited(item, () => refresh(gen));
+    if (office.isCompose(item)) office.onItemEdited(item, () => refresh(gen));
     await find(live);
   }
 
@@ -371,7 +371,7 @@ export function createFlows({ store, api, auth }) {
   /** Compose mode on a new meeting: write the draft into it, mark it, save it (no invitation goes out), link it. */
   function fill(activityId = null) {
     return act("fill", async (live) => {
-      const item = office.currentItem();
+      const item = office.composeItem();
       if (activityId) {
         const found = await api.lookup({ activityId });
         if (!live()) return;
@@ -406,7 +406,7 @@ export function createFlows({ store, api, auth }) {
   function addCustomers() {
     return act("addCustomers", async (live) => {
       const { data: draft } = await api.externalDraft(get().lookup.activity.id);
-      const added = await office.addMissingAttendees(office.currentItem(), draft);
+      const added = await office.addMissingAttendees(office.composeItem(), draft);
       if (live()) update({ notice: success(added ? "notice.customersAdded" : "notice.customersPresent") });
       await reread(live);
     });
@@ -475,7 +475,7 @@ export function createFlows({ store, api, auth }) {
   function prepareUpdate() {
     return act("prepareUpdate", async (live) => {
       const { data: draft } = await api.externalDraft(get().lookup.activity.id);
-      await office.fillCurrentItem(office.currentItem(), draft, { withBody: false });
+      await office.fillCurrentItem(office.composeItem(), draft, { withBody: false });
       if (live()) update({ notice: success("notice.preparedCompose") });
       await reread(live);
     });
@@ -488,7 +488,7 @@ export function createFlows({ store, api, auth }) {
       if (!difference) return;
       const crm = new Set(difference.crm.map((e) => e.toLowerCase()));
       const extra = difference.outlook.filter((e) => !crm.has(e.toLowerCase()));
-      await office.removeAttendees(office.currentItem(), extra);
+      await office.removeAttendees(office.composeItem(), extra);
       if (live()) update({ notice: success("notice.removed") });
       await reread(live);
     });

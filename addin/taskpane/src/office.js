@@ -54,6 +54,14 @@ export function supports(version, set = "Mailbox") {
   }
 }
 
+/**
+ * The open appointment as Office.js types it: read form for attendees, compose form for the organizer. The code
+ * branches on the mode through isCompose, so a compose-only call on a read item (or the reverse) fails the
+ * type-check against @types/office-js.
+ * @typedef {Office.AppointmentRead | Office.AppointmentCompose} Appointment
+ */
+
+/** @returns {Appointment | null} */
 export function currentItem() {
   return mailbox()?.item ?? null;
 }
@@ -63,9 +71,28 @@ export function isAppointment(item) {
 }
 
 /** "compose" when the fields are objects with getAsync (the organizer editing), else "read". */
+/**
+ * @param {Appointment} item
+ * @returns {item is Office.AppointmentCompose}
+ */
+export function isCompose(item) {
+  const compose = /** @type {Office.AppointmentCompose} */ (item);
+  return typeof compose?.subject?.getAsync === "function" || typeof compose?.start?.getAsync === "function";
+}
+
+/**
+ * The open item when Outlook shows it in compose form, for the actions that only exist there.
+ * @returns {Office.AppointmentCompose}
+ */
+export function composeItem() {
+  const item = currentItem();
+  if (!item || !isCompose(item)) throw new OfficeError("unsupported", "compose form");
+  return item;
+}
+
+/** @param {Appointment} item */
 export function modeOf(item) {
-  return typeof item?.subject?.getAsync === "function" || typeof item?.start?.getAsync === "function"
-    ? "compose" : "read";
+  return isCompose(item) ? "compose" : "read";
 }
 
 export function onItemChanged(handler) {
@@ -179,6 +206,7 @@ function loadCustomProperties(item) {
  * The id of a compose item: null while it has never been saved (getItemIdAsync fails until then), undefined when
  * this Outlook cannot tell (Mailbox < 1.8).
  */
+/** @param {Office.AppointmentCompose} item */
 function composeItemId(item) {
   if (!supports("1.8") || typeof item.getItemIdAsync !== "function") return Promise.resolve(undefined);
   return callAsync("getItemIdAsync", (done) => item.getItemIdAsync(done)).then(
@@ -194,8 +222,9 @@ export const CUSTOM_PROPERTIES = { activityId: "crmActivityId", meetingKind: "cr
 /**
  * Start every read of the open meeting at once. Returns {name: Promise<{value} | {error}>}; no promise rejects.
  */
+/** @param {Appointment} item */
 export function readMeeting(item) {
-  const compose = modeOf(item) === "compose";
+  const compose = isCompose(item);
   const reads = {
     subject: () => readValue("subject", () => item.subject),
     start: () => readValue("start", () => item.start).then(asDate),
@@ -205,7 +234,7 @@ export function readMeeting(item) {
     optionalAttendees: () => readValue("optionalAttendees", () => item.optionalAttendees).then(asDetailsList),
     organizer: () => (compose && !supports("1.7") ? undefined
       : readValue("organizer", () => item.organizer).then(asDetails)),
-    itemId: () => (compose ? composeItemId(item) : item.itemId || undefined),
+    itemId: () => (isCompose(item) ? composeItemId(item) : item.itemId || undefined),
     customProperties: () => loadCustomProperties(item).then((props) => ({
       activityId: props?.get(CUSTOM_PROPERTIES.activityId) || null,
       meetingKind: props?.get(CUSTOM_PROPERTIES.meetingKind) || null,
@@ -356,6 +385,7 @@ export function textToHtml(text) {
     .join("<br>");
 }
 
+/** @param {Office.AppointmentCompose} item */
 async function setBody(item, text) {
   const body = item.body;
   if (!supports("1.3") || typeof body?.getTypeAsync !== "function") {
@@ -371,6 +401,11 @@ async function setBody(item, text) {
  * Compose mode: write the draft into the open meeting, one field after another (start before end: Outlook keeps
  * the duration when the start moves). `withBody: false` leaves the organizer's text alone (for an update).
  */
+/**
+ * @param {Office.AppointmentCompose} item
+ * @param {any} draft
+ * @param {{withBody?: boolean}} [options]
+ */
 export async function fillCurrentItem(item, draft, { withBody = true } = {}) {
   await setField("subject", item.subject, draft.subject || "");
   await setField("start", item.start, new Date(draft.start));
@@ -380,6 +415,7 @@ export async function fillCurrentItem(item, draft, { withBody = true } = {}) {
   if (withBody) await setBody(item, draft.body);
 }
 
+/** @param {Office.AppointmentCompose} item */
 async function currentAddresses(item) {
   const read = (name) => readValue(name, () => item[name]).then((list) => asDetailsList(list) || []);
   const [required, optional] = await Promise.all([read("requiredAttendees"), read("optionalAttendees")]);
@@ -392,6 +428,7 @@ async function currentAddresses(item) {
  * the added attendees at once (ref: office.appointmentcompose.yml, saveAsync); the organizer presses Send.
  * Returns how many were added.
  */
+/** @param {Office.AppointmentCompose} item */
 export async function addMissingAttendees(item, draft) {
   const present = await currentAddresses(item);
   let added = 0;
@@ -410,6 +447,7 @@ export async function addMissingAttendees(item, draft) {
 }
 
 /** Compose mode: take these addresses off the meeting (only when the organizer asked). Never saves. */
+/** @param {Office.AppointmentCompose} item */
 export async function removeAttendees(item, addresses) {
   const gone = new Set(addresses.map((a) => a.toLowerCase()));
   for (const name of ["requiredAttendees", "optionalAttendees"]) {
@@ -424,6 +462,7 @@ export async function removeAttendees(item, addresses) {
  * (item.addHandlerAsync: AppointmentTimeChanged and RecipientsChanged from Mailbox 1.7, EnhancedLocationsChanged
  * from 1.8). Outlook raises nothing for a drag in the calendar (DESIGN 4), so the pane also re-reads on open.
  */
+/** @param {Office.AppointmentCompose} item */
 export function onItemEdited(item, handler) {
   const types = /** @type {Partial<typeof Office.EventType>} */ (office()?.EventType ?? {});
   const wanted = [["1.7", types.AppointmentTimeChanged], ["1.7", types.RecipientsChanged],
@@ -450,6 +489,7 @@ export async function saveCustomProperties(item, values) {
  * Save a never-saved compose item (it has no draft state, so no invitation goes out) and return its id:
  * getItemIdAsync after the save where Mailbox 1.8 has it, else what saveAsync returned.
  */
+/** @param {Office.AppointmentCompose} item */
 export async function saveNewItem(item) {
   if (!supports("1.3") || typeof item.saveAsync !== "function") throw new OfficeError("unsupported", "saveAsync");
   const saved = await callAsync("saveAsync", (done) => item.saveAsync(done));
