@@ -322,6 +322,7 @@ class Pane:
             self.page.set_viewport_size({"width": width, "height": PANE_SIZE["height"]})
             overflow = self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{name} at {width}px is {overflow}px too wide"
+            assert axe_violations(self.page) == [], f"{name} at {width}px: serious or critical axe violations"
             self.page.screenshot(path=str(SCREENSHOTS / f"{name}-{self.lang[:2]}-{width}.png"), full_page=True)
         self.page.set_viewport_size(PANE_SIZE)
 

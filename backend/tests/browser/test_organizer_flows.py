@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
 from crmbridge.linking import link_sent_invitations
+from crmbridge.models import MeetingLinkRow
 
 from .browser_support import (
     MEETING_START,
@@ -66,6 +67,23 @@ def customer_mails(fake):
 def pane_calls_without(pane, marker):
     assert marker not in json.dumps(pane.calls())
     assert marker not in pane.page.content()
+
+
+# The leak fix, as the organizer sees it -----------------------------------------------------------------------
+
+
+def test_a_customer_on_the_internal_meeting_is_shown_with_what_to_do(pane, api, organizer, lang, text, live_backend):
+    activity, item = internal_meeting(api, organizer)
+    with live_backend.app.app_context():  # what the sync records when its check finds a customer on the meeting
+        session = db.session()
+        link = session.query(MeetingLinkRow).filter_by(activity_id=activity["id"], kind="internal").one()
+        link.write_blocked, link.blocked_addresses = "outsiders", json.dumps(["ceo@northwind.example"])
+        link.blocked_at = datetime.now(UTC)
+        session.commit()
+    page = pane.open(scenario(lang, organizer, item))
+
+    expect(page.get_by_role("alert")).to_contain_text(text["blocked"].format(list="ceo@northwind.example"))
+    pane.screenshots("leak-blocked")
 
 
 # 1. Invite the customers from the internal meeting, in compose -------------------------------------------------
@@ -211,6 +229,46 @@ def test_a_customer_meeting_cancelled_in_outlook_can_be_cancelled_in_the_crm_too
     expect(page.get_by_role("status")).to_have_text(text["cancelled_in_crm"])
     pane.screenshots("point3-cancelled-in-crm")
     assert api.lookup(activityId=activity["id"])["activity"]["status"] == "cancelled"
+
+
+# 4. Reconcile on fresh data, 5. attendees both ways -------------------------------------------------------------
+
+
+def test_an_edit_in_the_form_is_read_again_and_the_crm_takes_what_the_form_holds(pane, api, organizer, lang, text):
+    _, item, item_id = sent_external_meeting(api, organizer)
+    page = pane.open(scenario(lang, organizer, item))
+    expect(page.get_by_role("button", name=text["take_outlook"])).to_be_visible()
+
+    page.evaluate("window.__officeFake.organizerEdits({start: '2031-03-04T13:00:00Z', end: '2031-03-04T14:00:00Z',"
+                  " location: 'Room Lighthouse'})")
+    expect(page.get_by_role("row", name=re.compile(f"^{text['field_location']} ")).get_by_role("cell")).to_have_text(
+        ["Room Harbour", "Room Lighthouse"])
+    pane.screenshots("point4-edited")
+    page.get_by_role("button", name=text["take_outlook"]).click()
+    expect(page.get_by_role("status")).to_have_text(text["reconciled"])
+
+    taken = api.lookup(itemId=item_id)["activity"]
+    assert (taken["start"], taken["location"]) == ("2031-03-04T13:00:00Z", "Room Lighthouse")
+
+
+def test_preparing_an_update_adds_the_missing_customers_and_removes_only_on_request(pane, api, organizer, lang,
+                                                                                    text):
+    _, item, _ = sent_external_meeting(api, organizer, new_attendee=True)
+    item["optionalAttendees"] = []  # Jonas dropped in Outlook, Nina added there
+    page = pane.open(scenario(lang, organizer, item))
+    expect(page.get_by_role("row", name=re.compile(f"^{text['field_external']} "))).to_have_count(2)
+    pane.screenshots("point5-drifted")
+
+    page.get_by_role("button", name=text["prepare_update"]).click()
+    expect(page.get_by_role("status")).to_have_text(text["prepared_compose"])
+    expect(page.get_by_role("row", name=re.compile(f"^{text['field_external']} "))).to_have_count(1)  # Nina only
+    pane.screenshots("point5-prepared")
+    page.get_by_role("button", name=text["remove_extra"]).click()
+    expect(page.get_by_role("row", name=re.compile(f"^{text['field_external']} "))).to_have_count(0)
+    form = page.evaluate("window.__officeFake.item()")
+    assert [a["emailAddress"] for a in form["requiredAttendees"] + form["optionalAttendees"]] == [
+        "mette@fabrikam.example", "jonas@fabrikam.example"]
+    assert "item.saveAsync" not in pane.apis() and page.evaluate("window.__officeFake.mails") == []
 
 
 # 6. Linking stays safe ------------------------------------------------------------------------------------------
