@@ -13,7 +13,7 @@ import threading
 import uuid
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
 from crmbridge import create_app, db, demo, migrations
@@ -33,6 +33,8 @@ from .browser_support import (
 )
 
 BUNDLE_SCRIPT = REPO / "scripts" / "lib" / "bundle.sh"
+# How long a waiting assertion waits for the pane (a bound, not a measure): generous, for a busy machine.
+expect.set_options(timeout=15_000)
 BUNDLES = [TASKPANE / "dist" / "main.js", TASKPANE / "dist" / "auth-dialog.js"]
 
 
