@@ -34,6 +34,7 @@ from .domain.drift import Difference, compute_drift
 from .domain.errors import InvalidInput
 from .domain.graph_event import read_graph_event
 from .graph import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, event_path
+from .integration import events
 from .linking import graph_id_of, link_sent_invitations
 from .models import (
     ActivityRow,
@@ -149,6 +150,7 @@ def check_meeting(session: Session, row: ActivityRow, link: MeetingLinkRow, even
     if (check is not None and event is not None and change_key and check.change_key == change_key
             and check.activity_version == row.version and check.graph_event_id == event.get("id")):
         return (not check.in_sync, 0)  # this version was compared already (notifications repeat themselves)
+    before = _seen(session, row.id, check)
     if check is None:
         check = ExternalMeetingCheckRow(activity_id=row.id)
     if event is not None and event.get("id") and event["id"] != link.graph_event_id:
@@ -172,10 +174,23 @@ def check_meeting(session: Session, row: ActivityRow, link: MeetingLinkRow, even
             responses = [(r.email, r.display_name, answer(r.response)) for r in drift.responses]
         except InvalidInput:
             log.warning("activity %s: the external meeting has fields drift cannot read", row.id)
-    check.in_sync = not differences(activity, check, org)
+    found = differences(activity, check, org)
+    check.in_sync = not found
     changed = _store_responses(session, row.id, responses, at)
     session.add(check)
+    after = events.MeetingSeen(check.in_sync, check.event_state,
+                               {address_key(email): (email, response) for email, _, response in responses})
+    events.outlook_changes(session, row, before, after,
+                           [{"field": d.field, "crm": d.crm, "outlook": d.outlook} for d in found])
     return (not check.in_sync, changed)
+
+
+def _seen(session: Session, activity_id: int, check: ExternalMeetingCheckRow | None) -> events.MeetingSeen:
+    """The customer meeting as the last check left it, for the change feed."""
+    if check is None:
+        return events.MeetingSeen(None, None, {})
+    answers = session.scalars(select(AttendeeResponseRow).where(AttendeeResponseRow.activity_id == activity_id))
+    return events.MeetingSeen(check.in_sync, check.event_state, {r.email_key: (r.email, r.response) for r in answers})
 
 
 def _adopt_id(session: Session, link: MeetingLinkRow, event: dict) -> None:

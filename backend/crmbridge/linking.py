@@ -32,6 +32,7 @@ from .domain.errors import InvalidInput
 from .domain.graph_event import read_graph_event
 from .domain.outsiders import attendee_addresses, outsiders
 from .graph import GraphClient, GraphError, GraphNotFound
+from .integration import events
 from .models import ActivityRow, MeetingLinkRow, now
 
 log = logging.getLogger(__name__)
@@ -206,6 +207,7 @@ def record_sent(session: Session, link: MeetingLinkRow, event: dict) -> bool:
     link.graph_event_id = ids["graph_event_id"]
     if ids["ical_uid"]:
         link.ical_uid = ids["ical_uid"]
+    events.link_changed(session, link.activity, link.kind, link.state, "sent", events.OUTLOOK)
     link.state = "sent"
     link.updated_at = now()
     return True

@@ -59,6 +59,11 @@ class ActivityRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
+    # The CRM integration contract (migration 0015): whose rows, the CRM's own id, and a deletion by the CRM.
+    tenant_id: Mapped[str] = mapped_column(String(64), default="default")
+    external_source: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     participants: Mapped[list["ParticipantRow"]] = relationship(
         back_populates="activity", cascade="all, delete-orphan", order_by="ParticipantRow.position",
@@ -68,7 +73,11 @@ class ActivityRow(Base):
         back_populates="activity", cascade="all, delete-orphan", lazy="selectin"
     )
 
-    __table_args__ = (Index("ix_activities_organizer_start", "organizer_key", "start_utc"),)
+    __table_args__ = (
+        Index("ix_activities_organizer_start", "organizer_key", "start_utc"),
+        Index("ix_activities_external_id", "tenant_id", "external_source", "external_id", unique=True),
+        Index("ix_activities_tenant_updated", "tenant_id", "updated_at"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -246,4 +255,124 @@ class GraphNotificationRow(Base):
     __table_args__ = (
         Index("ix_graph_notifications_event_change", "event_id", "change_key", unique=True),
         Index("ix_graph_notifications_pending", "processed", "mailbox"),
+    )
+
+
+# The CRM integration contract (migration 0015) -------------------------------------------------------------------
+# Every row carries its tenant; ``integration.tenancy`` scopes every query by the caller's.
+
+
+class IdempotencyKeyRow(Base):
+    """A POST that carried ``Idempotency-Key``: the first answer, replayed to every retry with the same body."""
+
+    __tablename__ = "idempotency_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    caller: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    activity_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (Index("ix_idempotency_keys_caller_key", "tenant_id", "caller", "key", unique=True),)
+
+
+class RetiredMeetingRow(Base):
+    """An Outlook meeting that stays in an organizer's calendar after the CRM deleted its activity or moved it to
+    another organizer: what that organizer's taskpane is told. For a moved internal meeting it is also the outbox
+    entry that cancels it in the old calendar (``cancel_state`` pending, done, refused or none)."""
+
+    __tablename__ = "retired_meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
+    organizer_email: Mapped[str] = mapped_column(String(254))
+    organizer_key: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(16))
+    moved_to: Mapped[str | None] = mapped_column(String(254))
+    graph_event_id: Mapped[str | None] = mapped_column(String(512), index=True)
+    ews_item_id: Mapped[str | None] = mapped_column(String(512), index=True)
+    ical_uid: Mapped[str | None] = mapped_column(String(512), index=True)
+    cancel_state: Mapped[str] = mapped_column(String(16), default="none")
+    synced_once: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class ActivityEventRow(Base):
+    """What happened to an activity, by whom: the audit trail, and (``public``) the change feed and the webhooks.
+
+    ``position`` orders the feed. It is given after commit, by ``integration.events.sequence`` under a unique index,
+    so a reader that has seen position N never later meets an event below N that committed late."""
+
+    __tablename__ = "activity_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    position: Mapped[int | None] = mapped_column(Integer, unique=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    activity_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    organizer_email: Mapped[str | None] = mapped_column(String(254))
+    external_source: Mapped[str | None] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(255))
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    __table_args__ = (
+        Index("ix_activity_events_tenant_position", "tenant_id", "position"),
+        Index("ix_activity_events_created", "created_at"),
+    )
+
+
+class WebhookEndpointRow(Base):
+    """An integration's https endpoint and the secret its deliveries are signed with."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(128))
+    event_types: Mapped[str] = mapped_column(Text, default='["*"]')
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class WebhookDeliveryRow(Base):
+    """Outbox: one event for one endpoint, until the endpoint answers 2xx (or the retries run out)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    event_row_id: Mapped[int] = mapped_column(ForeignKey("activity_events.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    endpoint: Mapped[WebhookEndpointRow] = relationship()
+    event: Mapped[ActivityEventRow] = relationship()
+
+    __table_args__ = (
+        Index("ix_webhook_deliveries_endpoint_event", "endpoint_id", "event_row_id", unique=True),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
     )

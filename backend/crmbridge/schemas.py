@@ -86,6 +86,10 @@ class ActivityOut(Schema):
     status = fields.String(attribute="activity.status")
     organizer_email = fields.String(data_key="organizerEmail", attribute="activity.organizer_email")
     version = fields.Integer(attribute="activity.version")
+    external_source = fields.String(data_key="externalSource", attribute="activity.external_source", allow_none=True,
+                                    metadata={"description": "The CRM that holds this activity (upserts by external id)."})
+    external_id = fields.String(data_key="externalId", attribute="activity.external_id", allow_none=True,
+                                metadata={"description": "The CRM's own id of the activity."})
     participants = fields.List(fields.Nested(ParticipantOut))
 
 

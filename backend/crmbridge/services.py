@@ -20,6 +20,7 @@ from .domain.meeting_state import external_state
 from .domain.outsiders import outsiders
 from .domain.reconcile import take_outlook
 from .graph import GraphClient
+from .integration import events, tenancy
 from .models import ActivityRow, MeetingLinkRow, now
 
 LINK_ID_FIELDS = ("graph_event_id", "ews_item_id", "ical_uid")
@@ -67,7 +68,7 @@ def _row(session: Session, caller: Caller, activity_id: int) -> ActivityRow:
         row = store.find_own(session, caller.email, activity_id)
     else:
         row = store.load(session, activity_id)
-    if row is None:
+    if row is None or not tenancy.owns(caller, row) or row.deleted_at is not None:
         raise NotFound(f"No activity {activity_id} among yours.")
     return row
 
@@ -90,6 +91,14 @@ def _activity_from(data: dict, organizer_email: str) -> Activity:
 
 
 def create_activity(session: Session, caller: Caller, data: dict, org: OrgDomains) -> ActivityView:
+    row = add_activity(session, caller, data)
+    session.commit()
+    return view(store.to_domain(row), org)
+
+
+def add_activity(session: Session, caller: Caller, data: dict, **external) -> ActivityRow:
+    """A new activity (``external``: its ``external_source`` and ``external_id``), its outbox job and its event,
+    added to the session and flushed; the caller commits."""
     _require_integration(caller)
     named = data.get("organizer_email")
     if caller.is_user:
@@ -100,13 +109,14 @@ def create_activity(session: Session, caller: Caller, data: dict, org: OrgDomain
         organizer = named
     else:
         raise InvalidInput.one("organizerEmail", "An integration must name the organizer of the activity.")
-    activity = _activity_from(data, organizer)
-    row = ActivityRow()
+    activity = replace(_activity_from(data, organizer), **external)
+    row = ActivityRow(tenant_id=tenancy.tenant_of(caller))
     store.write_fields(row, activity)
     session.add(row)
     sync.enqueue(session, row, "created")
-    session.commit()
-    return view(store.to_domain(row), org)
+    session.flush()
+    events.record(session, "activity.created", row, events.actor_of(caller), {"version": 1})
+    return row
 
 
 def get_activity(session: Session, caller: Caller, activity_id: int, org: OrgDomains) -> ActivityView:
@@ -129,12 +139,15 @@ def _listed(row: ActivityRow, org: OrgDomains) -> ActivityView:
     return ActivityView(activity, activity.classified(org), state.value)
 
 
-def _save(session: Session, row: ActivityRow, expected_version: int, before: Activity, activity: Activity) -> Activity:
+def _save(session: Session, row: ActivityRow, expected_version: int, before: Activity, activity: Activity,
+          caller: Caller, event: str = "activity.updated", details: dict | None = None) -> Activity:
     """Write ``activity`` over ``before`` (the row as read) if the caller saw the current version."""
     if row.version != expected_version:
         raise StaleVersion(f"The activity is at version {row.version}, not {expected_version}.")
     if activity == before:
         return activity  # nothing changed: no new version, nothing for the internal meeting to follow
+    events.record(session, event, row, events.actor_of(caller),
+                  {"changedFields": changed_fields(before, activity), "version": row.version + 1, **(details or {})})
     store.write_fields(row, activity)
     row.updated_at = now()  # always dirty, so the UPDATE carries the version check even for participant-only edits
     sync.enqueue(session, row, "changed")  # in the same transaction: the internal meeting follows every change
@@ -144,6 +157,14 @@ def _save(session: Session, row: ActivityRow, expected_version: int, before: Act
         session.rollback()
         raise StaleVersion("The activity changed while this change was being saved.") from exc
     return store.to_domain(row)
+
+
+def changed_fields(before: Activity, after: Activity) -> list[str]:
+    """The names (camelCase, as in the API) of the fields that differ; never their values."""
+    names = ("subject", "start", "end", "time_zone", "is_all_day", "location", "internal_notes", "external_agenda",
+             "status", "organizer_email", "participants")
+    changed = [name for name in names if getattr(before, name) != getattr(after, name)]
+    return [name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:]) for name in changed]
 
 
 def update_activity(session: Session, caller: Caller, activity_id: int, expected_version: int, changes: dict,
@@ -159,7 +180,7 @@ def update_activity(session: Session, caller: Caller, activity_id: int, expected
     if "participants" in changes:
         fields["participants"] = parse_participants(changes["participants"])
     updated = checked(replace(current, **fields))
-    return view(_save(session, row, expected_version, current, updated), org)
+    return view(_save(session, row, expected_version, current, updated, caller), org)
 
 
 def draft_for(session: Session, caller: Caller, activity_id: int, org: OrgDomains) -> ExternalDraft:
@@ -177,7 +198,8 @@ def reconcile(session: Session, caller: Caller, activity_id: int, expected_versi
     outlook = read_graph_event(event)
     current = store.to_domain(row)
     updated = take_outlook(current, outlook, apply_cancellation)
-    return view(_save(session, row, expected_version, current, updated), org)
+    return view(_save(session, row, expected_version, current, updated, caller, "activity.reconciled",
+                      {"took": "outlook"}), org)
 
 
 AttendeeReader = Callable[[str, dict[str, str]], list[str] | None]
@@ -195,7 +217,13 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict, 
     """
     row = _row(session, caller, activity_id)
     ids = {name: data[name] for name in LINK_ID_FIELDS if data.get(name)}
-    kind = _link_kind(data.get("kind"), data.get("attendees"), row.organizer_email, ids, org, graph_attendees)
+    try:
+        kind = _link_kind(data.get("kind"), data.get("attendees"), row.organizer_email, ids, org, graph_attendees)
+    except Conflict as refused:  # a guard verdict: kept in the audit trail although nothing else is written
+        events.record(session, "guard.internal_link_refused", row, events.actor_of(caller),
+                      {"reason": refused.reason, **refused.details})
+        session.commit()
+        raise
     link = next((link for link in row.links if link.kind == kind), None)
     for holder in store.links_holding(session, ids):
         if holder is not link:
@@ -204,6 +232,7 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict, 
                 else f"This Outlook meeting is already this activity's {holder.kind} meeting."
             )
     created = link is None
+    previous_state = None if created else link.state
     if created:
         link = MeetingLinkRow(kind=kind)
         row.links.append(link)
@@ -218,6 +247,7 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict, 
     for name, value in ids.items():
         setattr(link, name, value)
     link.updated_at = now()
+    events.link_changed(session, row, kind, previous_state, link.state, events.actor_of(caller))
     try:
         session.commit()
     except IntegrityError as exc:  # a concurrent request linked the same meeting first

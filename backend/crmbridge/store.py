@@ -27,6 +27,8 @@ def to_domain(row: ActivityRow) -> Activity:
         organizer_email=row.organizer_email,
         participants=tuple(Participant(p.email, p.display_name, p.type) for p in row.participants),
         version=row.version,
+        external_source=row.external_source,
+        external_id=row.external_id,
     )
 
 
@@ -43,6 +45,8 @@ def write_fields(row: ActivityRow, activity: Activity) -> None:
     row.status = activity.status.value
     row.organizer_email = activity.organizer_email
     row.organizer_key = organizer_key(activity.organizer_email)
+    row.external_source = activity.external_source
+    row.external_id = activity.external_id
     current = tuple(Participant(p.email, p.display_name, p.type) for p in row.participants)
     if current != activity.participants:
         row.participants = [

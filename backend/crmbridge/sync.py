@@ -43,6 +43,7 @@ from .domain.classification import Kind, OrgDomains, classify
 from .domain.draft import external_draft
 from .domain.outsiders import attendee_addresses, outsiders
 from .graph import GraphClient, GraphError, GraphNotFound
+from .integration import events
 from .linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, EXTERNAL_DRAFT, addin_value, graph_id_of, link_properties
 from .models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
 
@@ -457,6 +458,8 @@ def _safe_to_write(session: Session, graph: GraphClient, row: ActivityRow, inter
     addresses = json.dumps(list(refusal.outsiders))
     if internal.write_blocked != refusal.reason or internal.blocked_addresses != addresses:
         internal.write_blocked, internal.blocked_addresses, internal.blocked_at = refusal.reason, addresses, now()
+        events.record(session, "guard.internal_write_refused", row, events.SYSTEM,
+                      {"reason": refusal.reason, "outsiders": list(refusal.outsiders)})
     session.commit()
     log.warning("activity %s: not writing to its internal meeting: %s (%d outside the organization)",
                 row.id, refusal.reason, len(refusal.outsiders))

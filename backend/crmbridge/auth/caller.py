@@ -4,6 +4,10 @@ from dataclasses import dataclass, field
 
 # The app role an integration (the CRM pushing activities) needs to act for any organizer it names.
 INTEGRATION_ROLE = "Activities.ReadWrite.All"
+# The app role (of a person or an application) that may read the audit trail.
+ADMIN_ROLE = "Crmbridge.Admin"
+# The tenant of development tokens that name none; Entra tokens always carry their tenant (``tid``).
+DEFAULT_TENANT = "default"
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,7 @@ class Caller:
     email: str | None
     subject: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    tenant_id: str = DEFAULT_TENANT
 
     @property
     def is_user(self) -> bool:

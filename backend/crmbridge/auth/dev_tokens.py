@@ -7,7 +7,7 @@ them enabled, and this module refuses to issue or accept one unless the app allo
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..domain.addresses import AddressError, parse_address
-from .caller import Caller
+from .caller import DEFAULT_TENANT, Caller
 
 PREFIX = "dev."
 SALT = "crmbridge-dev-token"
@@ -22,12 +22,14 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=SALT)
 
 
-def issue(secret_key: str, email: str, roles: tuple[str, ...] = ()) -> str:
+def issue(secret_key: str, email: str, roles: tuple[str, ...] = (), tenant: str | None = None) -> str:
     try:
         address = parse_address(email)
     except AddressError as exc:
         raise DevTokenError(f"'{email}' is not a usable email address: {exc}") from exc
     payload = {"email": address.email.lower(), "roles": sorted(roles)} if roles else {"email": address.email.lower()}
+    if tenant:
+        payload["tid"] = tenant
     return PREFIX + _serializer(secret_key).dumps(payload)
 
 
@@ -44,4 +46,5 @@ def verify(secret_key: str, token: str) -> Caller:
         raise DevTokenError("the development token is invalid or expired; create a new one") from exc
     roles = frozenset(payload.get("roles", ()))
     kind = "app" if roles else "user"
-    return Caller(kind=kind, email=payload["email"], subject=f"dev:{payload['email']}", roles=roles)
+    tenant = payload.get("tid") or DEFAULT_TENANT
+    return Caller(kind=kind, email=payload["email"], subject=f"dev:{payload['email']}", roles=roles, tenant_id=tenant)

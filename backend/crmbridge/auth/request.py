@@ -82,12 +82,12 @@ def _dev_caller(token: str) -> Caller:
 def _entra_caller(principal: Principal) -> Caller:
     subject = f"{principal.tenant_id}:{principal.object_id}"
     if principal.kind == "app":
-        return Caller(kind="app", email=None, subject=subject, roles=principal.roles)
+        return Caller(kind="app", email=None, subject=subject, roles=principal.roles, tenant_id=principal.tenant_id)
     try:
         email = parse_address(principal.email or "").email.lower()
     except AddressError as exc:
         raise Unauthorized("The token names no usable email address (preferred_username or upn).") from exc
-    return Caller(kind="user", email=email, subject=subject, roles=principal.roles)
+    return Caller(kind="user", email=email, subject=subject, roles=principal.roles, tenant_id=principal.tenant_id)
 
 
 def _is_app_only(token: str) -> bool:

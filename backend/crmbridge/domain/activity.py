@@ -70,6 +70,9 @@ class Activity:
     status: Status = Status.PLANNED
     id: int | None = None
     version: int = 1
+    # The CRM's own id for this activity (an integration's upsert key), unique per tenant and source.
+    external_source: str | None = None
+    external_id: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
