@@ -9,12 +9,14 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from . import db, devcert, doctor, graph_cli, migrations
 from .api.common import forget_org_domains
+from .integration import cli as integration_cli
 
 
 def init_app(app: Flask) -> None:
     domains_group.add_command(graph_cli.domains_sync)
     for command in (db_group, seed_demo, serve, dev_token, domains_group, manifest, devcert.command,
-                    doctor.command, graph_cli.sync_command, graph_cli.scan_command, graph_cli.subscriptions_group):
+                    doctor.command, graph_cli.sync_command, graph_cli.scan_command, graph_cli.subscriptions_group,
+                    *integration_cli.COMMANDS):
         app.cli.add_command(command)
 
 
@@ -56,14 +58,15 @@ def serve(host, port, workers, certfile, keyfile):
 @click.command("dev-token", help="Print a development token for EMAIL (development and test modes only).")
 @click.argument("email")
 @click.option("--role", "roles", multiple=True, help="An app role, making it an integration's token.")
+@click.option("--tenant", default=None, help="The tenant the token belongs to (default: 'default').")
 @with_appcontext
-def dev_token(email, roles):
+def dev_token(email, roles, tenant):
     from .auth import dev_tokens
 
     if not current_app.config["DEV_TOKENS"]:
         raise click.ClickException("Development tokens are off (production mode, or CRMBRIDGE_DEV_TOKENS=0).")
     try:
-        click.echo(dev_tokens.issue(current_app.config["SECRET_KEY"], email, tuple(roles)))
+        click.echo(dev_tokens.issue(current_app.config["SECRET_KEY"], email, tuple(roles), tenant))
     except dev_tokens.DevTokenError as exc:
         raise click.ClickException(str(exc)) from exc
 

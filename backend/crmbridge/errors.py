@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .auth.entra import KeysUnavailable
 from .auth.obo import ConsentRequired, IdentityUnavailable, OboError
-from .domain.errors import AlreadyLinked, DomainError, InvalidInput, NotAllowed, StaleVersion
+from .domain.errors import AlreadyLinked, DomainError, Gone, InvalidInput, NotAllowed, StaleVersion
 from .domain.errors import Conflict as DomainConflict
 from .domain.errors import NotFound as DomainNotFound
 from .graph.client import GraphAuthError, GraphError
@@ -28,6 +28,7 @@ MESSAGES = {
     404: "Not found, or not yours to see.",
     405: "This endpoint does not take that method.",
     409: "This conflicts with what is already stored.",
+    410: "This is no longer here: the CRM deleted it or moved it to someone else.",
     412: "Someone changed this since you loaded it. Reload and try again.",
     413: "The request body is too large.",
     415: "Send the body as JSON (Content-Type: application/json).",
@@ -120,7 +121,8 @@ def handle_domain_error(error: DomainError):
     if isinstance(error, InvalidInput):
         return error_response(422, MESSAGES[422], error.errors)
     if isinstance(error, DomainConflict):
-        return error_response(409, str(error), extra={"reason": error.reason, **error.details})
+        status = 410 if isinstance(error, Gone) else 409
+        return error_response(status, str(error), extra={"reason": error.reason, **error.details})
     status = next((code for kind, code in _DOMAIN_STATUS.items() if isinstance(error, kind)), 400)
     return error_response(status, str(error) or MESSAGES.get(status, "Request failed."))
 

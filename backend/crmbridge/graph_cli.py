@@ -24,6 +24,7 @@ from .drift_watch import (
     watched_mailboxes,
 )
 from .graph import GraphClient
+from .integration import retired
 from .models import GraphNotificationRow, SyncJobRow, now
 from .sync import KEEP_DONE, enqueue_upcoming, forget_done, run_due
 
@@ -63,11 +64,15 @@ def sync_command(retry_now, limit, all_upcoming):
         org = _org(session, app)
         before = graph.requests_sent
         report = run_due(session, graph, org, retry_now=retry_now, limit=limit)
+        moved = retired.run_due(session, graph, org)
         waiting = session.scalar(select(SyncJobRow.id).where(SyncJobRow.done.is_(False)).limit(1))
         forget_done(session, now() - KEEP_DONE)
     click.echo(f"Internal meetings: {report.summary()}; {graph.requests_sent - before} Graph requests."
                + (" Jobs are waiting for a retry." if waiting else ""))
-    if report.failed:
+    if moved.cancelled or moved.refused or moved.failed:
+        click.echo(f"Internal meetings left in an old calendar by a reassign: {moved.cancelled} cancelled, "
+                   f"{moved.refused} refused, {moved.failed} failed (left for retry).")
+    if report.failed or moved.failed:
         raise SystemExit(1)
 
 

@@ -87,7 +87,7 @@ class ActivityOut(Schema):
     organizer_email = fields.String(data_key="organizerEmail", attribute="activity.organizer_email")
     version = fields.Integer(attribute="activity.version")
     external_source = fields.String(data_key="externalSource", attribute="activity.external_source", allow_none=True,
-                                    metadata={"description": "The CRM that holds this activity (upserts by external id)."})
+                                    metadata={"description": "The CRM holding the activity (upserts by external id)."})
     external_id = fields.String(data_key="externalId", attribute="activity.external_id", allow_none=True,
                                 metadata={"description": "The CRM's own id of the activity."})
     participants = fields.List(fields.Nested(ParticipantOut))
@@ -116,6 +116,10 @@ class ActivityQuery(Schema):
     end = UtcDateTime(data_key="to")
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(data_key="pageSize", load_default=50, validate=validate.Range(min=1, max=200))
+    organizer = fields.String(validate=[validate.Length(max=320), _valid_address], metadata={
+        "description": "Integrations: one organizer's activities (an organizer always lists their own)."})
+    changed_since = UtcDateTime(data_key="changedSince", metadata={
+        "description": "Only activities changed after this instant, oldest change first."})
 
     @validates_schema
     def _window(self, data, **_kwargs):

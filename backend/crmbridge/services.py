@@ -64,11 +64,12 @@ def _require_integration(caller: Caller) -> None:
 
 def _row(session: Session, caller: Caller, activity_id: int) -> ActivityRow:
     _require_integration(caller)
-    if caller.is_user:
+    if caller.is_user:  # an organizer's own activities (tenant scoping of organizers: issue 12)
         row = store.find_own(session, caller.email, activity_id)
     else:
         row = store.load(session, activity_id)
-    if row is None or not tenancy.owns(caller, row) or row.deleted_at is not None:
+        row = row if tenancy.owns(caller, row) else None
+    if row is None or row.deleted_at is not None:
         raise NotFound(f"No activity {activity_id} among yours.")
     return row
 
@@ -124,6 +125,10 @@ def get_activity(session: Session, caller: Caller, activity_id: int, org: OrgDom
 
 
 def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomains) -> dict:
+    if not caller.is_user or query.get("organizer") or query.get("changed_since"):
+        from .integration.activities import list_activities as list_for_integration
+
+        return list_for_integration(session, caller, query, org)
     if not caller.is_user:
         raise NotAllowed("Listing shows an organizer's own activities; sign in as the organizer.")
     rows, total = store.list_own(session, caller.email, query.get("start"), query.get("end"),
@@ -312,6 +317,16 @@ def prepare_customer_appointment(session: Session, caller: Caller, activity_id: 
 
 
 def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
+    try:
+        return _lookup(session, caller, query, org)
+    except NotFound:
+        from .integration.activities import explain_missing
+
+        explain_missing(session, caller, query)  # deleted or moved by the CRM: 410 with the reason
+        raise
+
+
+def _lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
     link = store.find_link(session, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
                            ical_uid=query.get("ical_uid"))
     if link is not None:

@@ -76,7 +76,7 @@ def load(session: Session, activity_id: int) -> ActivityRow | None:
 
 def list_own(session: Session, organizer_email: str, start: datetime | None, end: datetime | None,
              page: int, page_size: int) -> tuple[list[ActivityRow], int]:
-    conditions = [ActivityRow.organizer_key == organizer_key(organizer_email)]
+    conditions = [ActivityRow.organizer_key == organizer_key(organizer_email), ActivityRow.deleted_at.is_(None)]
     if start is not None:
         conditions.append(ActivityRow.end_utc > start)
     if end is not None:

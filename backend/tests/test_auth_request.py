@@ -244,8 +244,13 @@ def test_a_user_token_cannot_name_another_organizer(client, entra, roles):
     assert Api(client, user_token("bo@contoso.com")).get("/api/activities").json["total"] == 0
 
 
-def test_an_integration_cannot_list_activities_as_if_it_were_an_organizer(client, entra):
-    assert Api(client, app_token()).get("/api/activities").status_code == 403
+def test_an_integration_lists_its_tenants_activities_but_not_as_an_organizer(client, entra):
+    # Integrations list by organizer, window and change time (issue 15); a token without the role may not.
+    crm = Api(client, app_token())
+    assert crm.post("/api/activities", json=activity_json(organizerEmail="bo@contoso.com")).status_code == 201
+    listed = crm.get("/api/activities?organizer=bo@contoso.com")
+    assert listed.status_code == 200 and listed.json["total"] == 1
+    assert Api(client, app_token(roles=("Something.Else",))).get("/api/activities").status_code == 403
 
 
 def test_development_tokens_still_work_beside_entra_in_test_mode(app, client):

@@ -1,11 +1,12 @@
 """/api/activities: the caller's CRM activities, their external draft, drift, reconcile and links."""
 
-from flask import current_app, make_response
+from flask import current_app, make_response, request
 from marshmallow import RAISE
 
-from .. import db, graph_setup, linking, schemas, services
+from .. import db, graph_setup, linking, schemas, services, store
 from ..auth.request import current_caller
 from ..errors import ApiError
+from ..integration import idempotency
 from .common import api_blueprint, expected_version, org_domains
 
 blp = api_blueprint("activities", __name__, "CRM activities and their Outlook meetings.")
@@ -24,11 +25,31 @@ def _with_etag(activity_view: services.ActivityView, status: int = 200):
 
 @blp.post("/activities")
 @blp.arguments(schemas.ActivityIn)
-@blp.response(201, schemas.ActivityOut, description="Created; the ETag header holds its version.")
+@blp.response(201, schemas.ActivityOut, description="Created; the ETag header holds its version. With an "
+              "Idempotency-Key header, a retry with the same key and body gets the first answer again "
+              "(Idempotent-Replayed: true) and creates nothing; the same key with another body gets 422.")
 def create_activity(data):
-    created = services.create_activity(db.session(), current_caller(), data, org_domains())
-    response = _with_etag(created, 201)
-    response.headers["Location"] = f"/api/activities/{created.activity.id}"
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        created = services.create_activity(db.session(), current_caller(), data, org_domains())
+        return _created(ACTIVITY.dump(created), created.etag)
+    session = db.session()
+
+    def create():
+        row = services.add_activity(session, current_caller(), data)
+        return 201, ACTIVITY.dump(services.view(store.to_domain(row), org_domains())), row.id
+
+    answer = idempotency.once(session, current_caller(), key, idempotency.fingerprint(request.get_json()), create)
+    response = _created(answer.body, services.etag_for(answer.body["version"]))
+    if answer.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _created(body: dict, etag: str):
+    response = make_response(body, 201)
+    response.headers["ETag"] = etag
+    response.headers["Location"] = f"/api/activities/{body['id']}"
     return response
 
 

@@ -14,6 +14,7 @@ from .. import db, drift_watch, graph_setup, schemas, services, sync
 from ..auth.request import current_caller
 from ..domain.errors import NotAllowed
 from ..errors import ApiError, Forbidden
+from ..integration import retired
 from .common import api_blueprint, org_domains
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ def sync_after_change(response):
         own_mailbox = caller.email
     try:
         sync.run_for_request(session, graph, org_domains(), rows, own_mailbox=own_mailbox)
+        if own_mailbox is None:  # application mode: a reassign's old internal meeting is cancelled now too
+            retired.run_due(session, graph, org_domains(), activity_ids={row.id for row in rows if row.id})
     except Exception as exc:  # the change is committed and queued; the response must not turn into an error
         session.rollback()
         log.warning("internal meeting sync after a request failed: %s", sync.describe(exc))

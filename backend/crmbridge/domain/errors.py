@@ -39,5 +39,10 @@ class Conflict(DomainError):
         self.details = details or {}
 
 
+class Gone(Conflict):
+    """What was asked for was there and is no longer the caller's: the CRM deleted it or moved it to another
+    organizer; ``reason`` and ``details`` say which (answered 410)."""
+
+
 class StaleVersion(DomainError):
     """The activity changed since the caller read it (optimistic concurrency)."""

@@ -60,7 +60,9 @@ SYSTEM = Actor("system", "crmbridge")
 
 
 def actor_of(caller: Caller) -> Actor:
-    return Actor("organizer", caller.email or caller.subject) if caller.is_user else Actor("integration", caller.subject)
+    if caller.is_user:
+        return Actor("organizer", caller.email or caller.subject)
+    return Actor("integration", caller.subject)
 
 
 def _json_default(value):
