@@ -63,8 +63,8 @@ def sync_command(retry_now, limit, all_upcoming):
             click.echo(f"Queued {queued} upcoming activities.")
         org = _org(session, app)
         before = graph.requests_sent
+        moved = retired.run_due(session, graph, org)  # a moved activity's old internal meeting, before the new one
         report = run_due(session, graph, org, retry_now=retry_now, limit=limit)
-        moved = retired.run_due(session, graph, org)
         waiting = session.scalar(select(SyncJobRow.id).where(SyncJobRow.done.is_(False)).limit(1))
         forget_done(session, now() - KEEP_DONE)
     click.echo(f"Internal meetings: {report.summary()}; {graph.requests_sent - before} Graph requests."

@@ -78,8 +78,8 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def token_for(app, email: str, roles: tuple[str, ...] = ()) -> str:
-    return dev_tokens.issue(app.config["SECRET_KEY"], email, roles)
+def token_for(app, email: str, roles: tuple[str, ...] = (), tenant: str | None = None) -> str:
+    return dev_tokens.issue(app.config["SECRET_KEY"], email, roles, tenant)
 
 
 class Api:

@@ -68,9 +68,9 @@ def sync_after_change(response):
             return response  # an integration's change: no user token; `crmbridge sync` in application mode
         own_mailbox = caller.email
     try:
-        sync.run_for_request(session, graph, org_domains(), rows, own_mailbox=own_mailbox)
-        if own_mailbox is None:  # application mode: a reassign's old internal meeting is cancelled now too
+        if own_mailbox is None:  # application mode: a reassign's old internal meeting is cancelled first
             retired.run_due(session, graph, org_domains(), activity_ids={row.id for row in rows if row.id})
+        sync.run_for_request(session, graph, org_domains(), rows, own_mailbox=own_mailbox)
     except Exception as exc:  # the change is committed and queued; the response must not turn into an error
         session.rollback()
         log.warning("internal meeting sync after a request failed: %s", sync.describe(exc))

@@ -182,7 +182,7 @@ def _move(session: Session, caller: Caller, row: ActivityRow, organizer_email: s
     sync_state = session.get(InternalMeetingSyncRow, row.id)
     outlook: list[dict] = []
     attendees = _internal_attendees(row, org)
-    for link in list(row.links):
+    for link in sorted(row.links, key=lambda link: link.kind != "internal"):  # internal first
         cancel = link.kind == "internal" and link.state != "cancelled" and (
             link.graph_event_id or link.ews_item_id or sync_state is not None)
         session.add(RetiredMeetingRow(
