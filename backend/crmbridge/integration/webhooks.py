@@ -196,7 +196,9 @@ def deliver_due(session: Session, *, at: datetime | None = None, limit: int | No
     http = http or requests.Session()
     report = DeliveryReport()
     due = WebhookDeliveryRow.state == "pending"
-    if not retry_now:
+    if retry_now:  # whatever no worker holds right now
+        due = due & ((WebhookDeliveryRow.next_attempt_at <= at) | WebhookDeliveryRow.claimed_by.is_(None))
+    else:
         due = due & (WebhookDeliveryRow.next_attempt_at <= at)
     endpoint_ids = list(session.scalars(select(WebhookDeliveryRow.endpoint_id).where(due)
                                         .group_by(WebhookDeliveryRow.endpoint_id)
