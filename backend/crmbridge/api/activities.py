@@ -24,6 +24,7 @@ def _with_etag(activity_view: services.ActivityView, status: int = 200):
 
 
 @blp.post("/activities")
+@blp.doc(parameters=[idempotency.HEADER_PARAMETER])
 @blp.arguments(schemas.ActivityIn)
 @blp.response(201, schemas.ActivityOut, description="Created; the ETag header holds its version. With an "
               "Idempotency-Key header, a retry with the same key and body gets the first answer again "

@@ -13,6 +13,8 @@ from .common import api_blueprint, expected_version, org_domains
 blp = api_blueprint("integrations", __name__, "For integrations: upsert by external id, delete, reassign.")
 
 UPSERT = schemas.UpsertOut()
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": "The activity's ETag (missing: 428, stale: 412)."}
 BY_EXTERNAL_ID = "/activities/by-external-id/<string:source>/<path:external_id>"
 
 
@@ -26,6 +28,7 @@ def _optional_version() -> int | None:
 
 
 @blp.put(BY_EXTERNAL_ID)
+@blp.doc(parameters=[{**IF_MATCH, "required": False}])
 @blp.arguments(ActivityIn)
 @blp.response(200, schemas.UpsertOut, description="Replaced (200) or created (201); sending the same body again "
               "changes nothing (same version, no outbox job). If-Match is optional. A new organizerEmail moves the "
@@ -69,6 +72,7 @@ def delete_activity(activity_id):
 
 
 @blp.post("/activities/<int:activity_id>/reassign")
+@blp.doc(parameters=[IF_MATCH])
 @blp.arguments(schemas.ReassignIn)
 @blp.response(200, schemas.ReassignOut, description="Needs If-Match. The internal meeting is cancelled in the old "
               "calendar and created in the new one (both mail their attendees); the customer meeting stays with "

@@ -6,8 +6,12 @@ from flask import current_app
 from marshmallow import RAISE
 
 from .. import db, graph_setup, schemas, services
+from ..integration.schemas import GoneOut
 from ..auth.request import current_caller
 from .common import api_blueprint, org_domains
+
+GONE = ("The meeting's activity is no longer the caller's: the CRM deleted it (reason deleted-in-crm, with "
+        "activityId and since) or moved it to another organizer (reason moved, with movedTo, since and meeting).")
 
 blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, classification, link state, drift.")
 
@@ -15,6 +19,7 @@ blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, cl
 @blp.get("/lookup")
 @blp.arguments(schemas.LookupQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.LookupOut)
+@blp.alt_response(410, schema=GoneOut, description=GONE)
 def lookup(query):
     return _lookup(query)
 
@@ -22,6 +27,7 @@ def lookup(query):
 @blp.post("/lookup")
 @blp.arguments(schemas.LookupIn)
 @blp.response(200, schemas.LookupOut, description="As GET, with a Graph-shaped snapshot of the open meeting.")
+@blp.alt_response(410, schema=GoneOut, description=GONE)
 def lookup_with_snapshot(query):
     return _lookup(query)
 

@@ -26,6 +26,8 @@ from . import tenancy
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+HEADER_PARAMETER = {"in": "header", "name": HEADER, "required": False, "schema": {"type": "string", "maxLength": 255},
+                    "description": "Makes a retried create return the first answer (for 24 hours)."}
 KEEP = timedelta(hours=24)
 
 

@@ -139,3 +139,16 @@ class AuditEntryOut(Schema):
 class AuditPage(Schema):
     items = fields.List(fields.Nested(AuditEntryOut))
     next = fields.Integer()
+
+
+class GoneOut(Schema):
+    """The error shape, with why the meeting's activity is gone: what the old organizer's taskpane shows."""
+
+    code = fields.Integer()
+    message = fields.String()
+    errors = fields.Dict()
+    reason = fields.String(metadata={"description": "deleted-in-crm or moved"})
+    activity_id = fields.Integer(data_key="activityId", metadata={"description": "deleted-in-crm: the activity"})
+    moved_to = fields.String(data_key="movedTo", metadata={"description": "moved: the new organizer"})
+    meeting = fields.String(metadata={"description": "moved: which of your meetings this is (internal, external)"})
+    since = fields.String(metadata={"description": "When the CRM deleted or moved it (ISO 8601, UTC)."})
