@@ -6,8 +6,8 @@ from flask import current_app
 from marshmallow import RAISE
 
 from .. import db, graph_setup, schemas, services
-from ..integration.schemas import GoneOut
 from ..auth.request import current_caller
+from ..integration.schemas import GoneOut
 from .common import api_blueprint, org_domains
 
 GONE = ("The meeting's activity is no longer the caller's: the CRM deleted it (reason deleted-in-crm, with "
