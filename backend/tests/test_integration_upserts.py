@@ -136,3 +136,14 @@ def test_an_unchanged_upsert_records_no_event(app, crm):
     with app.app_context():
         types = db.session().scalars(select(ActivityEventRow.type).order_by(ActivityEventRow.id)).all()
     assert types == ["activity.created", "activity.updated"]
+
+
+def test_a_put_after_a_delete_brings_the_activity_back(app, crm):
+    body = activity_json(organizerEmail="anna@contoso.com")
+    aid = crm.put(URL, json=body).json["id"]
+    assert crm.delete(URL).status_code == 200
+    assert crm.get(URL).status_code == 404
+    back = crm.put(URL, json=body)
+    assert back.status_code == 200 and back.json["id"] == aid and back.json["status"] == "planned"
+    assert crm.get(f"/api/activities/{aid}").status_code == 200
+    assert counts(app) == (1, 3)  # created, deleted, restored: the internal meeting follows each

@@ -4,6 +4,7 @@ other; one tenant's events never reach another's endpoint."""
 
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -241,3 +242,14 @@ def test_webhooks_through_the_integrations_app_only_token(database_url, receiver
     assert len(receiver.acknowledged) == 1 and receiver.bad_signatures == 0
     assert receiver.bodies[receiver.acknowledged[0]]["actor"]["kind"] == "integration"
     db.engine(app).dispose()
+
+
+def test_the_verification_example_in_the_integration_guide_accepts_our_signatures():
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "integrating-a-crm.md").read_text()
+    code = guide.split("### Verifying a delivery (Python)", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(code, namespace)  # noqa: S102 - our own documentation
+    secret, body = webhook_signing.new_secret(), b'{"id":"evt_1"}'
+    namespace["verify"](secret, webhook_signing.sign(secret, body), body)
+    with pytest.raises(ValueError):
+        namespace["verify"](secret, webhook_signing.sign("whsec_other", body), body)
