@@ -305,6 +305,8 @@ def prepare_customer_appointment(session: Session, caller: Caller, activity_id: 
         return external, False
     created = graph.create_event(activity.organizer_email, sync.customer_appointment(activity, org),
                                  f"crmbridge-customer-{row.id}-v{row.version}")
+    events.link_changed(session, row, "external", external.state if external else None, "pending",
+                        events.actor_of(caller))
     if external is None:
         external = MeetingLinkRow(kind="external")
         row.links.append(external)

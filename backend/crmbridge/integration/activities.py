@@ -288,8 +288,7 @@ def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomai
     total = session.scalar(select(func.count()).select_from(ActivityRow).where(*conditions)) or 0
     rows = session.scalars(select(ActivityRow).where(*conditions).order_by(*order)
                            .offset((page - 1) * size).limit(size)).all()
-    return {"items": [services.view(store.to_domain(r), org) for r in rows], "page": page, "page_size": size,
-            "total": total}
+    return {"items": [services._listed(r, org) for r in rows], "page": page, "page_size": size, "total": total}
 
 
 def check_external_id(source: str, external_id: str) -> None:
