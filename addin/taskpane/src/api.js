@@ -30,7 +30,7 @@ const CODES = {
 // The backend's 409 reasons the pane words on its own.
 const CODES_BY_REASON = {
   "already-sent": "already-sent", "outsiders-on-internal-meeting": "outsiders", cancelled: "cancelled", over: "over",
-  "no-externals": "no-externals",
+  "no-externals": "no-externals", moved: "moved", "deleted-in-crm": "deleted-in-crm",
 };
 
 export class ApiError extends Error {
@@ -87,7 +87,10 @@ function errorFrom(status, body, headers) {
   const claims = status !== 401 ? null
     : (typeof body?.claims === "string" && body.claims) || claimsFromChallenge(headers.get("WWW-Authenticate"));
   const reason = typeof body?.reason === "string" ? body.reason : null;
-  const details = reason ? { outsiders: Array.isArray(body.outsiders) ? body.outsiders : [] } : {};
+  const details = reason ? {
+    outsiders: Array.isArray(body.outsiders) ? body.outsiders : [],
+    movedTo: typeof body.movedTo === "string" ? body.movedTo : null, // 410 moved: the CRM's new organizer
+  } : {};
   return new ApiError({ status, code: CODES_BY_REASON[reason] || code, message, fields, claims, reason, details });
 }
 

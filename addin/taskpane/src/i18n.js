@@ -124,6 +124,10 @@ const en = {
   "error.unauthorized": "Your sign-in has expired or is not valid. Sign in again to continue.",
   "error.forbidden": "You are not allowed to do this. Contact your administrator if you need access.",
   "error.not-found": "The CRM activity for this meeting was not found, or it belongs to another organizer.",
+  "error.moved": "The CRM moved this activity to {detail}, who organizes it now. This meeting stays in your calendar: "
+    + "cancel it in Outlook if it should not take place twice.",
+  "error.deleted-in-crm": "The CRM deleted this activity. This meeting stays in your calendar: cancel it in Outlook "
+    + "if it is off.",
   "error.already-linked": "This Outlook meeting is already linked to another CRM activity.",
   "error.stale": "Someone changed the activity in the CRM after you opened it. Try again.",
   "error.invalid": "The CRM did not accept the data. Contact your administrator if this keeps happening.",
@@ -315,6 +319,10 @@ const da = {
   "error.unauthorized": "Dit login er udløbet eller ugyldigt. Log ind igen for at fortsætte.",
   "error.forbidden": "Du har ikke adgang til dette. Kontakt din administrator, hvis du har brug for adgang.",
   "error.not-found": "CRM-aktiviteten for dette møde blev ikke fundet, eller den tilhører en anden mødeindkalder.",
+  "error.moved": "CRM har flyttet aktiviteten til {detail}, som nu er mødeindkalder. Mødet bliver i din kalender: "
+    + "aflys det i Outlook, hvis det ikke skal holdes to gange.",
+  "error.deleted-in-crm": "CRM har slettet aktiviteten. Mødet bliver i din kalender: aflys det i Outlook, hvis det "
+    + "ikke skal holdes.",
   "error.already-linked": "Dette Outlook-møde er allerede knyttet til en anden CRM-aktivitet.",
   "error.stale": "Nogen har ændret aktiviteten i CRM, efter du åbnede den. Prøv igen.",
   "error.invalid": "CRM afviste dataene. Kontakt din administrator, hvis det bliver ved.",
@@ -428,6 +436,8 @@ const API_MESSAGES = {
   "sign-in-unsupported": ["error.sign-in-unsupported", null],
   "already-sent": ["error.already-sent", null],
   outsiders: ["error.outsiders", null],
+  moved: ["error.moved", null],
+  "deleted-in-crm": ["error.deleted-in-crm", null],
   cancelled: ["error.cancelled", null],
   over: ["error.over", null],
   "no-externals": ["error.no-externals", null],
@@ -448,7 +458,7 @@ const OFFICE_MESSAGES = {
 export function describeError(error) {
   const table = error?.name === "OfficeError" ? OFFICE_MESSAGES : API_MESSAGES;
   const [key, action] = table[error?.code] ?? ["error.unknown", "retry"];
-  return { message: t(key, { detail: error?.detail || error?.code || "" }), action };
+  return { message: t(key, { detail: error?.detail || error?.details?.movedTo || error?.code || "" }), action };
 }
 
 // ------------------------------------------------------------------- times
