@@ -4,7 +4,7 @@
   same transaction, so an event is queued for every endpoint exactly once.
 - ``deliver_due`` sends what is due: JSON of the event, signed (``domain.webhook_signing``), with the event id in a
   header. A 2xx answer is the acknowledgement; anything else, a timeout or a refused connection is retried with
-  backoff (30 s doubling, capped at 6 h) for about three days, then the delivery is marked failed (``crmbridge
+  backoff (30 s doubling, capped at 6 h), 16 tries over about 38 hours, then the delivery is marked failed (``crmbridge
   webhooks deliver --retry-failed`` sends those again; the change feed keeps the events).
 - Each endpoint is worked on its own: after one failure in a run its other deliveries wait for its next retry
   time, so a dead or slow endpoint costs one timeout per run and never holds up another endpoint or anything else.
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 6 * 3600
-MAX_ATTEMPTS = 16  # about three days of retries
+MAX_ATTEMPTS = 16  # the last about 38 hours after the first
 MAX_ENDPOINTS_PER_TENANT = 20
 DEFAULT_TIMEOUT = (3.05, 10.0)
 USER_AGENT = "crmbridge-webhooks/1"
