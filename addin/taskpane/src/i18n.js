@@ -124,7 +124,7 @@ const en = {
   "error.unauthorized": "Your sign-in has expired or is not valid. Sign in again to continue.",
   "error.forbidden": "You are not allowed to do this. Contact your administrator if you need access.",
   "error.not-found": "The CRM activity for this meeting was not found, or it belongs to another organizer.",
-  "error.moved": "The CRM moved this activity to {detail}, who organizes it now. This meeting stays in your calendar: "
+  "error.moved": "The CRM moved this activity to {who}, who organizes it now. This meeting stays in your calendar: "
     + "cancel it in Outlook if it should not take place twice.",
   "error.deleted-in-crm": "The CRM deleted this activity. This meeting stays in your calendar: cancel it in Outlook "
     + "if it is off.",
@@ -319,7 +319,7 @@ const da = {
   "error.unauthorized": "Dit login er udløbet eller ugyldigt. Log ind igen for at fortsætte.",
   "error.forbidden": "Du har ikke adgang til dette. Kontakt din administrator, hvis du har brug for adgang.",
   "error.not-found": "CRM-aktiviteten for dette møde blev ikke fundet, eller den tilhører en anden mødeindkalder.",
-  "error.moved": "CRM har flyttet aktiviteten til {detail}, som nu er mødeindkalder. Mødet bliver i din kalender: "
+  "error.moved": "CRM har flyttet aktiviteten til {who}, som nu er mødeindkalder. Mødet bliver i din kalender: "
     + "aflys det i Outlook, hvis det ikke skal holdes to gange.",
   "error.deleted-in-crm": "CRM har slettet aktiviteten. Mødet bliver i din kalender: aflys det i Outlook, hvis det "
     + "ikke skal holdes.",
@@ -458,7 +458,8 @@ const OFFICE_MESSAGES = {
 export function describeError(error) {
   const table = error?.name === "OfficeError" ? OFFICE_MESSAGES : API_MESSAGES;
   const [key, action] = table[error?.code] ?? ["error.unknown", "retry"];
-  return { message: t(key, { detail: error?.detail || error?.details?.movedTo || error?.code || "" }), action };
+  const who = error?.details?.movedTo || ""; // 410 moved: the new organizer's address
+  return { message: t(key, { detail: error?.detail || error?.code || "", who }), action };
 }
 
 // ------------------------------------------------------------------- times
