@@ -155,3 +155,15 @@ def test_a_run_shorter_than_the_threshold_is_not_reported_on_its_own():
     short = " ".join(note.split()[:RUN_WORDS - 1])
 
     assert not fields_with_notes(note, (), OutgoingMeeting("", "", short, ()))
+
+
+def test_invitations_share_no_run_with_one_another_despite_their_boilerplate():
+    # Harder than notes against invitations: greetings, sign-offs and Teams blocks are what invitations share.
+    flagged = [(a, b) for a in INVITATIONS for b in INVITATIONS
+               if a is not b and fields_with_notes(a, (), OutgoingMeeting("", "", b, ()))]
+    assert flagged == []
+
+
+def test_a_name_and_company_on_a_line_of_their_own_is_no_run():
+    assert note_runs("Call first.\nAnna Jensen, Contoso\n", ()) == set()
+    assert note_runs("Mette Kunde, Fabrikam A/S", ()) != set()  # four words: a run

@@ -11,7 +11,8 @@ A "run" is ``RUN_WORDS`` consecutive words of the notes, compared after Unicode 
 that holds at least ``MIN_CONTENT_WORDS`` words that are not common short words (English and Danish), or one
 fewer when one of them is a number (prices, percentages and dates are what notes are made of). Short
 common phrases ("please let me know if you have any questions", "vi ses til mødet") therefore never count, and a
-note shorter than ``RUN_WORDS`` words counts as a whole when it has enough content words. The answer names
+note line shorter than ``RUN_WORDS`` words counts as a whole when it has ``MIN_LINE_WORDS`` words and enough content
+words. benchmarks/send_guard_false_alarms.py measures the thresholds on realistic text. The answer names
 fields only: nothing of the notes leaves this module.
 """
 
@@ -28,6 +29,9 @@ from .outsiders import outsiders
 
 RUN_WORDS = 6
 MIN_CONTENT_WORDS = 3
+# A note line shorter than RUN_WORDS counts as one run from this many words on: a name and a company on a line
+# ("Anna Jensen, Contoso") are in every signature.
+MIN_LINE_WORDS = 4
 FIELDS = ("subject", "location", "body")
 
 _WORD = re.compile(r"\w+(?:[.,'’-]\w+)*")
@@ -91,6 +95,8 @@ def _runs(tokens: Sequence[str]) -> set[tuple[str, ...]]:
     """The runs of a token sequence that count: windows of RUN_WORDS with enough content words; a shorter
     sequence is one window."""
     size = min(RUN_WORDS, len(tokens))
+    if size < MIN_LINE_WORDS:
+        return set()
     found = set()
     for i in range(len(tokens) - size + 1):
         window = tuple(tokens[i:i + size])
