@@ -59,8 +59,9 @@ def check_send(session: Session, caller: Caller, data: dict, org: OrgDomains) ->
     outgoing = OutgoingMeeting(data.get("subject", ""), data.get("location", ""), data.get("body", ""),
                                tuple(data.get("attendees", ())))
     kind = send_guard.meeting_kind(stated, outgoing.attendees, org)
-    answer = send_guard.check(kind, outgoing, org, notes=row.internal_notes, subject=row.subject,
-                              location=row.location, agenda=row.external_agenda)
+    allowed = [row.subject, row.location, row.external_agenda,
+               *(f"{p.display_name} <{p.email}>" for p in row.participants)]
+    answer = send_guard.check(kind, outgoing, org, notes=row.internal_notes, allowed=allowed)
     # Logged without any text of the meeting or the notes (test_logging_hygiene).
     log.info("send guard: activity %s, %s meeting, verdict %s", row.id, kind, answer.verdict.value)
     recorded = False

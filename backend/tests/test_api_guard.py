@@ -75,6 +75,16 @@ def test_notes_pasted_into_the_customer_meeting_prompt_and_name_the_field_only(a
     assert lookup(anna, activity_id)["externalMeeting"] is None
 
 
+def test_the_participants_names_in_the_notes_are_no_leak(anna):
+    notes = "Mette Kunde Fabrikam Sales Director\nShe decides."
+    created = anna.post("/api/activities", json=activity_json(internalNotes=notes, participants=[
+        {"email": "mette@fabrikam.example", "displayName": "Mette Kunde Fabrikam Sales Director"}]))
+
+    response = check(anna, created.json["id"], meetingKind="external", body="Dear Mette Kunde Fabrikam Sales Director")
+
+    assert response.json["verdict"] == "allow"
+
+
 def test_without_a_kind_a_meeting_with_outsiders_is_checked_as_the_customer_meeting(anna, activity_id):
     response = check(anna, activity_id, subject="Internal only: discount up to 12 %")
 
@@ -183,6 +193,7 @@ def test_no_run_of_eight_characters_from_the_notes_reaches_the_guard_answer(anna
     assert response.status_code == 200
     answer = response.get_data(as_text=True)
     allowed = "\x00".join([sent, attendee, activity["subject"], activity["location"], activity["externalAgenda"],
+                           *(f"{p['email']}\x00{p['displayName']}" for p in activity["participants"]),
                            '{"verdict": "allow", "reason": null, "meeting": "internal", "outsiders": [], '
                            '"fields": ["subject", "location", "body"], "recorded": false}'])
     for i in range(len(notes) - RUN + 1):

@@ -26,7 +26,7 @@ def meeting(subject="Quarterly review", location="Room Harbour", body="", attend
 
 
 def answer(kind, outgoing, notes=NOTES_TEXT, subject="Quarterly review", location="Room Harbour", agenda="1. Status"):
-    return check(kind, outgoing, ORG, notes=notes, subject=subject, location=location, agenda=agenda)
+    return check(kind, outgoing, ORG, notes=notes, allowed=(subject, location, agenda))
 
 
 # Rule 1: the internal meeting

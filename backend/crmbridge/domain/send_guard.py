@@ -5,7 +5,7 @@ Plain Python. Two mistakes are caught:
 1. the internal meeting (whose body carries the internal notes) is sent with anyone outside the organization on
    it: stop it and name them;
 2. the customer meeting's subject, location or body holds a run of the internal notes that is not also in the
-   activity's subject, location or external agenda: ask, and name the field.
+   activity's subject, location, external agenda or participants' names: ask, and name the field.
 
 A "run" is ``RUN_WORDS`` consecutive words of the notes, compared after Unicode normalisation and case folding,
 that holds at least ``MIN_CONTENT_WORDS`` words that are not common short words (English and Danish), or one
@@ -148,15 +148,15 @@ def meeting_kind(stated: str | None, attendees: Iterable[str], org: OrgDomains) 
     return "external" if outsiders(attendees, org) else "internal"
 
 
-def check(kind: str, meeting: OutgoingMeeting, org: OrgDomains, *, notes: str, subject: str, location: str,
-          agenda: str) -> GuardAnswer:
-    """The guard's answer for one of an activity's meetings being sent."""
+def check(kind: str, meeting: OutgoingMeeting, org: OrgDomains, *, notes: str, allowed: Iterable[str]) -> GuardAnswer:
+    """The guard's answer for one of an activity's meetings being sent. ``allowed``: the activity's texts that reach
+    customers anyway (subject, location, external agenda, participants' names and addresses)."""
     if kind == "internal":
         found = outsiders(meeting.attendees, org)
         if found:
             return GuardAnswer(Verdict.BLOCK, kind, Reason.OUTSIDERS_ON_INTERNAL, outsiders=found)
         return GuardAnswer(Verdict.ALLOW, kind)
-    fields = fields_with_notes(notes, (subject, location, agenda), meeting)
+    fields = fields_with_notes(notes, allowed, meeting)
     if fields:
         return GuardAnswer(Verdict.PROMPT, kind, Reason.NOTES_IN_CUSTOMER_MEETING, fields=fields)
     return GuardAnswer(Verdict.ALLOW, kind)
