@@ -18,6 +18,7 @@ from .auth.caller import Caller
 from .domain import send_guard
 from .domain.classification import OrgDomains
 from .domain.errors import AlreadyLinked, Conflict, NotFound
+from .domain.outsiders import outsiders
 from .domain.send_guard import GuardAnswer, OutgoingMeeting, Verdict
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ def check_send(session: Session, caller: Caller, data: dict, org: OrgDomains) ->
     # Logged without any text of the meeting or the notes (test_logging_hygiene).
     log.info("send guard: activity %s, %s meeting, verdict %s", row.id, kind, answer.verdict.value)
     recorded = False
-    if kind == "external" and answer.verdict is Verdict.ALLOW and item_id:
+    # Sent to a customer: an appointment with colleagues only is no customer meeting (linking.is_sent_customer_meeting).
+    if kind == "external" and answer.verdict is Verdict.ALLOW and item_id and outsiders(outgoing.attendees, org):
         recorded = _record_sent(session, caller, row.id, item_id, org)
     return GuardResult(answer, recorded)
 

@@ -238,3 +238,10 @@ def test_the_browser_runtime_page_loads_office_js_then_the_same_script(client):
 
     assert page.index("https://appsforoffice.microsoft.com/lib/1/hosted/office.js") < page.index(
         '<script src="/guard/send-guard.js"></script>')
+
+
+def test_a_customer_meeting_with_colleagues_only_is_not_recorded_as_sent(anna, activity_id):
+    response = check(anna, activity_id, meetingKind="external", itemId=ITEM_ID, attendees=["lars@contoso.com"])
+
+    assert (response.json["verdict"], response.json["recorded"]) == ("allow", False)
+    assert lookup(anna, activity_id)["externalMeeting"] is None

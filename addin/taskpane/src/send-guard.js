@@ -262,7 +262,9 @@ async function decide(deadline) {
   const props = await callAsync("loadCustomPropertiesAsync", (done) => item.loadCustomPropertiesAsync(done));
   const activityId = String(props.get(PROPERTY_ACTIVITY) || "").trim();
   if (!/^[1-9]\d{0,9}$/.test(activityId)) return allow(); // not a CRM meeting: no backend call
-  const kind = props.get(PROPERTY_KIND) || null;
+  // "external-draft": the customer appointment the backend put in the calendar with nobody invited (sync.py).
+  const stated = props.get(PROPERTY_KIND) || null;
+  const kind = stated === "external-draft" ? "external" : stated;
   const lang = language();
   const meeting = await readItem(item);
   const left = () => deadline - Date.now() - NETWORK_MARGIN_MS;

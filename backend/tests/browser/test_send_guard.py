@@ -399,3 +399,19 @@ def test_screenshots_of_the_smart_alerts_messages(runtimes, browser, organizer, 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.locator("body").screenshot(path=str(SCREENSHOTS / f"send-guard-{name}-{lang[:2]}.png"))
     assert page.get_by_role("alertdialog").inner_text().count(dialog["message"].split(":")[0]) == 1
+
+
+def test_the_customer_appointment_the_backend_prepared_is_guarded_as_the_customer_meeting(runtimes, api, organizer,
+                                                                                        activity):
+    # sync.customer_appointment marks it crmMeetingKind "external-draft"; the organizer adds the customers, sends.
+    properties = {"crmActivityId": str(activity["id"]), "crmMeetingKind": "external-draft"}
+
+    pasted = runtimes.javascript_only(scenario(organizer, activity, properties=properties, body=PASTED))
+    clean = runtimes.javascript_only(scenario(organizer, activity, properties=properties, item_id="AAMkDraft=",
+                                              body="1. Status\n2. Next quarter"))
+
+    assert_clean(pasted)
+    assert MESSAGE["en"]["notes"] in pasted["outcome"]["dialog"]["message"]
+    assert_clean(clean)
+    assert clean["outcome"]["sent"] is True
+    assert api.lookup(activityId=activity["id"])["state"] == "sent"
