@@ -226,7 +226,7 @@ function domainOf(address) {
 
 /** Stop a send: PromptUser through sendModeOverride where Mailbox 1.14 has it (ref:
  * office.smartalertseventcompletedoptions.yml sendModeOverride), else the manifest's send mode. */
-function stop(message, { sendAnyway }) {
+function stop(message, { sendAnyway = false } = {}) {
   const options = { allowEvent: false, errorMessage: message };
   if (sendAnyway) options.sendModeOverride = office().MailboxEnums.SendModeOverride.PromptUser;
   return options;
@@ -234,7 +234,7 @@ function stop(message, { sendAnyway }) {
 
 function fromVerdict(data, lang) {
   if (!data || data.verdict === "allow") return allow();
-  if (data.verdict === "block") return stop(messageFor("outsiders", { names: data.outsiders || [], lang }), {});
+  if (data.verdict === "block") return stop(messageFor("outsiders", { names: data.outsiders || [], lang }));
   if (data.verdict === "prompt") {
     const sendAnyway = supports("1.14");
     return stop(messageFor("notes", { fields: data.fields || [], sendAnyway, lang }), { sendAnyway });

@@ -415,3 +415,30 @@ def test_the_customer_appointment_the_backend_prepared_is_guarded_as_the_custome
     assert_clean(clean)
     assert clean["outcome"]["sent"] is True
     assert api.lookup(activityId=activity["id"])["state"] == "sent"
+
+
+# The event runtime fake against Microsoft's reference data (addin/taskpane/fake-office/office-api-table.json, made by
+# scripts/office-api-table.py): every Office.js member it offers the handler exists in compose mode by Mailbox 1.12.
+# The SmartAlertsEventCompletedOptions members are not in that table; the fake cites their YAML file instead.
+FAKE_MEMBERS = [
+    ("appointmentCompose", "loadCustomPropertiesAsync", "loadCustomPropertiesAsync(callback"),
+    ("appointmentCompose", "getItemIdAsync", "getItemIdAsync(...args)"),
+    ("subject", "getAsync", 'readable("subject"'),
+    ("location", "getAsync", 'readable("location"'),
+    ("recipients", "getAsync", 'readable("requiredAttendees"'),
+    ("body", "getAsync", "getAsync(coercionType, ...args)"),
+    ("mailbox", "userProfile", "userProfile:"),
+    ("userProfile", "emailAddress", "emailAddress:"),
+]
+
+
+@pytest.mark.parametrize(("obj", "member", "in_fake"), FAKE_MEMBERS, ids=[f"{o}.{m}" for o, m, _ in FAKE_MEMBERS])
+def test_each_office_member_the_event_runtime_fake_offers_is_in_compose_mode_by_mailbox_1_12(obj, member, in_fake):
+    table = json.loads((Path(__file__).resolve().parents[3] / "addin" / "taskpane" / "fake-office" /
+                        "office-api-table.json").read_text(encoding="utf-8"))
+    rows = [row for row in table["members"] if (row["object"], row["member"]) == (obj, member)]
+
+    assert in_fake in FAKE_RUNTIME.read_text(encoding="utf-8")
+    assert rows, f"{obj}.{member} is not in Microsoft's reference table"
+    version = tuple(int(part) for part in rows[0]["requirementSet"].removeprefix("Mailbox ").split("."))
+    assert "Compose" in rows[0]["modes"] and version <= (1, 12) and not rows[0]["preview"]
