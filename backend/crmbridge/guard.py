@@ -20,6 +20,7 @@ from .domain.classification import OrgDomains
 from .domain.errors import AlreadyLinked, Conflict, NotFound
 from .domain.outsiders import outsiders
 from .domain.send_guard import GuardAnswer, OutgoingMeeting, Verdict
+from .integration import events
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,12 @@ def check_send(session: Session, caller: Caller, data: dict, org: OrgDomains) ->
     answer = send_guard.check(kind, outgoing, org, notes=row.internal_notes, allowed=allowed)
     # Logged without any text of the meeting or the notes (test_logging_hygiene).
     log.info("send guard: activity %s, %s meeting, verdict %s", row.id, kind, answer.verdict.value)
+    # The audit trail keeps the verdict with its reason and field names (never text of the meeting or the notes).
+    events.record(session, "guard.send_checked", row, events.actor_of(caller), {
+        "meeting": kind, "verdict": answer.verdict.value,
+        "reason": answer.reason.value if answer.reason else None, "fields": list(answer.fields),
+        "outsiders": list(answer.outsiders)})
+    session.commit()
     recorded = False
     # Sent to a customer: an appointment with colleagues only is no customer meeting (linking.is_sent_customer_meeting).
     if kind == "external" and answer.verdict is Verdict.ALLOW and item_id and outsiders(outgoing.attendees, org):
