@@ -147,3 +147,22 @@ def created(anna):
 
 def pytest_report_header(config):
     return f"database: {'PostgreSQL (TEST_DATABASE_URL)' if os.environ.get('TEST_DATABASE_URL') else 'SQLite'}"
+
+
+@pytest.fixture
+def fake(app):
+    """The app in application mode against a fake Graph server without faults (tests/fake_graph.py); the fake's
+    own client is `fake.client`. Tests that need faults define their own `fake`."""
+    from fake_graph import start_fake_graph
+
+    from crmbridge import graph_setup
+    from crmbridge.graph import GraphClient
+
+    base_url, fake, stop = start_fake_graph(seed=3, domains=("contoso.com",))
+    client = GraphClient(lambda mailbox: "app-token", base_url=base_url, timeout=(1.0, 2.0), max_retries=2,
+                         sleep=lambda seconds: None)
+    graph_setup.install(app, client)
+    fake.client = client
+    yield fake
+    stop()
+    client.close()

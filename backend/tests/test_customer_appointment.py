@@ -22,16 +22,6 @@ END = START + timedelta(hours=1)
 NOTES = "Internal only: discount up to 12 %"
 
 
-@pytest.fixture
-def fake(app):
-    base_url, fake, stop = start_fake_graph(seed=5, domains=("contoso.com",))
-    client = GraphClient(lambda mailbox: "app-token", base_url=base_url, timeout=(1.0, 2.0), max_retries=1,
-                         sleep=lambda seconds: None)
-    graph_setup.install(app, client)
-    fake.client = client
-    yield fake
-    stop()
-    client.close()
 
 
 def create(anna, **fields):

@@ -6,10 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import Api, activity_json, token_for
-from fake_graph import start_fake_graph
-
-from crmbridge import graph_setup
-from crmbridge.graph import GraphClient
 
 ROLE = "Activities.ReadWrite.All"
 URL = "/api/activities/by-external-id/dynamics/MEET-7"
@@ -18,15 +14,6 @@ END = START + timedelta(hours=1)
 CUSTOMERS = ("mette@fabrikam.example", "jonas@fabrikam.example")
 
 
-@pytest.fixture
-def fake(app):
-    base_url, fake, stop = start_fake_graph(seed=5, domains=("contoso.com",))
-    client = GraphClient(lambda mailbox: "app-token", base_url=base_url, timeout=(1.0, 2.0), max_retries=2,
-                         sleep=lambda seconds: None)
-    graph_setup.install(app, client)
-    yield fake
-    stop()
-    client.close()
 
 
 @pytest.fixture

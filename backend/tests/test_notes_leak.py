@@ -12,14 +12,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import pytest
 from conftest import activity_json
-from fake_graph import start_fake_graph
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
 from crmbridge.domain.outsiders import outsiders
-from crmbridge.graph import GraphClient
 from crmbridge.models import MeetingLinkRow
 
 MAILBOX = "anna@contoso.com"
@@ -29,15 +26,6 @@ START = (datetime.now(UTC) + timedelta(days=5)).replace(hour=9, minute=0, second
 END = START + timedelta(hours=1)
 
 
-@pytest.fixture
-def fake(app):
-    base_url, fake, stop = start_fake_graph(seed=3, domains=("contoso.com",))
-    client = GraphClient(lambda mailbox: "app-token", base_url=base_url, timeout=(1.0, 2.0), max_retries=2,
-                         sleep=lambda seconds: None)
-    graph_setup.install(app, client)
-    yield fake
-    stop()
-    client.close()
 
 
 def graph_time(moment):
