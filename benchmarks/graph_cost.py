@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "backend" / "tests"))  # the fake Graph server liv
 
 from fake_graph import start_fake_graph  # noqa: E402
 
-from crmbridge import create_app, db, drift_watch, migrations, store  # noqa: E402
-from crmbridge.graph import GraphClient  # noqa: E402
-from crmbridge.linking import link_properties  # noqa: E402
+from crmbridge import create_app, db, migrations, store  # noqa: E402
+from crmbridge.graph import GraphClient, drift_watch  # noqa: E402
+from crmbridge.graph.linking import link_properties  # noqa: E402
 from crmbridge.models import ActivityRow, MeetingLinkRow, ParticipantRow  # noqa: E402
 
 ORGANIZER = "olivia@contoso.com"

@@ -7,8 +7,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import db, devcert, doctor, graph_cli, migrations
+from . import db, devcert, doctor, migrations
 from .api.common import forget_org_domains
+from .graph import commands as graph_cli
 
 
 def init_app(app: Flask) -> None:

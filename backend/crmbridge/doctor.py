@@ -205,7 +205,7 @@ def proxy(config):
 
 @check
 def microsoft_graph(config):
-    from .graph_setup import problems
+    from .graph.setup import problems
 
     mode = config.get("GRAPH_MODE", "off")
     if mode == "off":

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import store, sync
+from . import store
 from .auth.caller import INTEGRATION_ROLE, Caller
 from .domain.activity import Activity, ClassifiedParticipant, Status, checked, parse_participants
 from .domain.classification import OrgDomains
@@ -19,7 +19,7 @@ from .domain.graph_event import read_graph_event
 from .domain.meeting_state import external_state
 from .domain.outsiders import outsiders
 from .domain.reconcile import take_outlook
-from .graph import GraphClient
+from .graph import GraphClient, sync
 from .models import ActivityRow, MeetingLinkRow, now
 
 LINK_ID_FIELDS = ("graph_event_id", "ews_item_id", "ical_uid")

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from conftest import Api, activity_json, token_for
 
-from crmbridge import db, doctor, drift_watch, graph_setup
+from crmbridge import db, doctor
 from crmbridge.domain.classification import OrgDomains
-from crmbridge.graph import GraphClient, GraphUnavailable
+from crmbridge.graph import GraphClient, GraphUnavailable, drift_watch
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import ActivityRow, DeltaStateRow, GraphNotificationRow, GraphSubscriptionRow
 
 URL = "/api/graph/notifications"

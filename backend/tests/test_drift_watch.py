@@ -7,9 +7,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from conftest import activity_json
 
-from crmbridge import db, drift_watch, graph_setup
+from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
-from crmbridge.graph import GraphClient, event_path
+from crmbridge.graph import GraphClient, drift_watch, event_path
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import (
     AttendeeResponseRow,
     DeltaStateRow,

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fake_graph import start_fake_graph
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.graph import GraphClient
-from crmbridge.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, addin_value
+from crmbridge.graph import setup as graph_setup
+from crmbridge.graph.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, addin_value
 from crmbridge.models import MeetingLinkRow, SyncJobRow
 
 MAILBOX = "anna@contoso.com"

@@ -16,10 +16,11 @@ import pytest
 from conftest import activity_json
 from fake_graph import start_fake_graph
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
 from crmbridge.domain.outsiders import outsiders
 from crmbridge.graph import GraphClient
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import MeetingLinkRow
 
 MAILBOX = "anna@contoso.com"

@@ -11,11 +11,12 @@ import pytest
 import requests
 from conftest import Api, activity_json, token_for
 
-from crmbridge import db, graph_setup, sync
+from crmbridge import db
 from crmbridge.domain.activity import Activity, Participant, Status
 from crmbridge.domain.classification import OrgDomains
-from crmbridge.graph import GraphClient, GraphUnavailable
-from crmbridge.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY
+from crmbridge.graph import GraphClient, GraphUnavailable, sync
+from crmbridge.graph import setup as graph_setup
+from crmbridge.graph.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY
 from crmbridge.models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow
 
 BASE = "https://graph.microsoft.com/v1.0"

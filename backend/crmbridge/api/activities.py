@@ -3,9 +3,11 @@
 from flask import current_app, make_response
 from marshmallow import RAISE
 
-from .. import db, graph_setup, linking, schemas, services
+from .. import db, schemas, services
 from ..auth.request import current_caller
 from ..errors import ApiError
+from ..graph import linking
+from ..graph import setup as graph_setup
 from .common import api_blueprint, expected_version, org_domains
 
 blp = api_blueprint("activities", __name__, "CRM activities and their Outlook meetings.")

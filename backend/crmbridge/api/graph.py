@@ -10,10 +10,12 @@ import logging
 from flask import Blueprint, current_app, g, request
 from marshmallow import Schema, fields
 
-from .. import db, drift_watch, graph_setup, schemas, services, sync
+from .. import db, schemas, services
 from ..auth.request import current_caller
 from ..domain.errors import NotAllowed
 from ..errors import ApiError, Forbidden
+from ..graph import drift_watch, sync
+from ..graph import setup as graph_setup
 from .common import api_blueprint, org_domains
 
 log = logging.getLogger(__name__)

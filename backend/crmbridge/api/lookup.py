@@ -5,8 +5,9 @@ from dataclasses import replace
 from flask import current_app
 from marshmallow import RAISE
 
-from .. import db, graph_setup, schemas, services
+from .. import db, schemas, services
 from ..auth.request import current_caller
+from ..graph import setup as graph_setup
 from .common import api_blueprint, org_domains
 
 blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, classification, link state, drift.")

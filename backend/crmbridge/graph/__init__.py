@@ -1,4 +1,9 @@
-"""Microsoft Graph access for crmbridge: one client, our own exceptions."""
+"""Everything that speaks to Microsoft Graph or acts on its answers.
+
+``client`` (HTTP, retries, our own exceptions), ``setup`` (which client a request or command gets), ``sync``
+(the internal meeting), ``linking`` (finding the sent external meeting), ``drift_watch`` (scans, notifications,
+subscriptions) and ``commands`` (the ``crmbridge`` commands for them). The domain rules never import this package.
+"""
 
 from crmbridge.graph.client import (
     BATCH_LIMIT,

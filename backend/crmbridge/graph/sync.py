@@ -36,19 +36,19 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 from tzlocal.windows_tz import tz_win
 
-from . import store
-from .domain.activity import Activity, Status
-from .domain.addresses import address_key
-from .domain.classification import Kind, OrgDomains, classify
-from .domain.draft import external_draft
-from .domain.outsiders import attendee_addresses, outsiders
-from .graph import GraphClient, GraphError, GraphNotFound
+from .. import store
+from ..domain.activity import Activity, Status
+from ..domain.addresses import address_key
+from ..domain.classification import Kind, OrgDomains, classify
+from ..domain.draft import external_draft
+from ..domain.outsiders import attendee_addresses, outsiders
+from ..models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
+from .client import GraphClient, GraphError, GraphNotFound
 from .linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, EXTERNAL_DRAFT, addin_value, graph_id_of, link_properties
-from .models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
 
 log = logging.getLogger(__name__)
 
-ENQUEUED = "crmbridge.sync.enqueued"
+ENQUEUED = "crmbridge.graph.sync.enqueued"
 TIME_FIELDS = ("start", "end", "isAllDay")
 LEASE = timedelta(minutes=5)
 KEEP_DONE = timedelta(days=7)

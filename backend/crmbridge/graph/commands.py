@@ -11,9 +11,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import db, graph_setup, store
-from .api.common import forget_org_domains
-from .domain.classification import OrgDomains
+from .. import db, store
+from ..api.common import forget_org_domains
+from ..domain.classification import OrgDomains
+from ..models import GraphNotificationRow, SyncJobRow, now
+from . import setup as graph_setup
+from .client import GraphClient
 from .drift_watch import (
     forget_processed_notifications,
     mark_notifications_processed,
@@ -23,8 +26,6 @@ from .drift_watch import (
     sync_domains,
     watched_mailboxes,
 )
-from .graph import GraphClient
-from .models import GraphNotificationRow, SyncJobRow, now
 from .sync import KEEP_DONE, enqueue_upcoming, forget_done, run_due
 
 

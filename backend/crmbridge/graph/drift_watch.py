@@ -26,16 +26,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from . import store
-from .domain.activity import Activity, Status
-from .domain.addresses import AddressError, address_key, normalise_domain
-from .domain.classification import OrgDomains
-from .domain.drift import Difference, compute_drift
-from .domain.errors import InvalidInput
-from .domain.graph_event import read_graph_event
-from .graph import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, event_path
-from .linking import graph_id_of, link_sent_invitations
-from .models import (
+from .. import store
+from ..domain.activity import Activity, Status
+from ..domain.addresses import AddressError, address_key, normalise_domain
+from ..domain.classification import OrgDomains
+from ..domain.drift import Difference, compute_drift
+from ..domain.errors import InvalidInput
+from ..domain.graph_event import read_graph_event
+from ..models import (
     ActivityRow,
     AttendeeResponseRow,
     DeltaStateRow,
@@ -46,6 +44,8 @@ from .models import (
     OrgDomainRow,
     now,
 )
+from .client import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, event_path
+from .linking import graph_id_of, link_sent_invitations
 
 log = logging.getLogger(__name__)
 

@@ -24,15 +24,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import store
-from .domain.activity import Activity, Status
-from .domain.addresses import address_key
-from .domain.classification import Kind, OrgDomains, classify
-from .domain.errors import InvalidInput
-from .domain.graph_event import read_graph_event
-from .domain.outsiders import attendee_addresses, outsiders
-from .graph import GraphClient, GraphError, GraphNotFound
-from .models import ActivityRow, MeetingLinkRow, now
+from .. import store
+from ..domain.activity import Activity, Status
+from ..domain.addresses import address_key
+from ..domain.classification import Kind, OrgDomains, classify
+from ..domain.errors import InvalidInput
+from ..domain.graph_event import read_graph_event
+from ..domain.outsiders import attendee_addresses, outsiders
+from ..models import ActivityRow, MeetingLinkRow, now
+from .client import GraphClient, GraphError, GraphNotFound
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
-from .graph import GraphClient
+from .client import GraphClient
 
 EXTENSION = "crmbridge.graph"
 # .default: every Graph permission the admin consented to (Calendars.ReadWrite, User.Read), as on-behalf-of wants.
@@ -121,7 +121,7 @@ def _from_config(config) -> GraphWiring:
 
 
 def _application_token(mailbox: str) -> str:
-    from .auth.graph_tokens import app_graph_token
+    from ..auth.graph_tokens import app_graph_token
 
     return app_graph_token()
 
@@ -129,6 +129,6 @@ def _application_token(mailbox: str) -> str:
 def _delegated_token(mailbox: str) -> str:
     # On behalf of the request's user: valid for that user's own mailbox (and /organization) only. The sync
     # only asks for the caller's own mailbox in this mode.
-    from .auth.graph_tokens import graph_token_for_current_user
+    from ..auth.graph_tokens import graph_token_for_current_user
 
     return graph_token_for_current_user(list(SCOPES))
