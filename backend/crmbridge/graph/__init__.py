@@ -7,6 +7,7 @@ subscriptions) and ``commands`` (the ``crmbridge`` commands for them). The domai
 
 from crmbridge.graph.client import (
     BATCH_LIMIT,
+    MAILBOX_BATCH_LIMIT,
     GraphAuthError,
     GraphClient,
     GraphDeltaExpired,
@@ -19,11 +20,13 @@ from crmbridge.graph.client import (
     expand_properties,
     graph_datetime,
     odata_string,
+    required_permission,
     user_path,
 )
 
 __all__ = [
     "BATCH_LIMIT",
+    "MAILBOX_BATCH_LIMIT",
     "GraphAuthError",
     "GraphClient",
     "GraphDeltaExpired",
@@ -36,5 +39,6 @@ __all__ = [
     "expand_properties",
     "graph_datetime",
     "odata_string",
+    "required_permission",
     "user_path",
 ]
