@@ -173,6 +173,10 @@ class InternalMeetingSyncRow(Base):
     field_hashes: Mapped[str] = mapped_column(Text, default="{}")
     synced_version: Mapped[int | None] = mapped_column(Integer)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Migration 0010: why the meeting holds older notes than the CRM (online-meeting, notes-only-off), and each
+    # room's answer to the booking, as JSON {address: response}.
+    notes_held: Mapped[str | None] = mapped_column(String(32))
+    room_responses: Mapped[str | None] = mapped_column(Text)
 
 
 class ExternalMeetingCheckRow(Base):

@@ -54,6 +54,8 @@ def app(request, database_url):
         "DATABASE_URL": url,
         "ORG_DOMAINS": ["contoso.com"],
         "SECRET_KEY": "test-secret-key",
+        # Notes edits reach the internal meeting at once unless a test turns coalescing on (test_notes_edits.py).
+        "NOTES_COALESCE_SECONDS": 0,
     })
     yield app
     from crmbridge import db

@@ -26,7 +26,7 @@ COUNT = 6
 
 @pytest.fixture
 def fake(app):
-    base_url, fake, stop = start_fake_graph(seed=11, fault_rate=0.3, slow_seconds=0.05, applied_then_drop_rate=0.25,
+    base_url, fake, stop = start_fake_graph(seed=13, fault_rate=0.3, slow_seconds=0.05, applied_then_drop_rate=0.25,
                                             domains=("contoso.com", "contoso.dk"))
     options = {"base_url": base_url, "timeout": (1.0, 0.5), "backoff_base": 0.001, "backoff_cap": 0.01,
                "sleep": lambda seconds: None}

@@ -69,7 +69,8 @@ def sync_after_change(response):
             return response  # an integration's change: no user token; `crmbridge sync` in application mode
         own_mailbox = caller.email
     try:
-        sync.run_for_request(session, graph, org_domains(), rows, own_mailbox=own_mailbox)
+        sync.run_for_request(session, graph, org_domains(), rows, own_mailbox=own_mailbox,
+                             settings=sync.SyncSettings.from_config(app.config))
     except Exception as exc:  # the change is committed and queued; the response must not turn into an error
         session.rollback()
         log.warning("internal meeting sync after a request failed: %s", sync.describe(exc))

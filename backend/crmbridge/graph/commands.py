@@ -26,7 +26,7 @@ from .drift_watch import (
     sync_domains,
     watched_mailboxes,
 )
-from .sync import KEEP_DONE, enqueue_upcoming, forget_done, run_due
+from .sync import KEEP_DONE, SyncSettings, enqueue_upcoming, forget_done, run_due
 
 
 def _background(app: Flask) -> GraphClient:
@@ -63,7 +63,8 @@ def sync_command(retry_now, limit, all_upcoming):
             click.echo(f"Queued {queued} upcoming activities.")
         org = _org(session, app)
         before = graph.requests_sent
-        report = run_due(session, graph, org, retry_now=retry_now, limit=limit)
+        report = run_due(session, graph, org, retry_now=retry_now, limit=limit,
+                         settings=SyncSettings.from_config(app.config))
         waiting = session.scalar(select(SyncJobRow.id).where(SyncJobRow.done.is_(False)).limit(1))
         forget_done(session, now() - KEEP_DONE)
     click.echo(f"Internal meetings: {report.summary()}; {graph.requests_sent - before} Graph requests."

@@ -108,14 +108,15 @@ def problems(config) -> list[tuple[bool, str]]:
 def _from_config(config) -> GraphWiring:
     graph_mode = config.get("GRAPH_MODE", "off")
     base_url = config.get("GRAPH_BASE_URL") or "https://graph.microsoft.com/v1.0"
+    cap = float(config.get("GRAPH_RETRY_AFTER_CAP", 60))
     if graph_mode == "application":
-        background = GraphClient(_application_token, base_url=base_url)
+        background = GraphClient(_application_token, base_url=base_url, retry_after_cap=cap)
         in_request = GraphClient(_application_token, base_url=base_url, timeout=REQUEST_TIMEOUT,
-                                 max_retries=REQUEST_RETRIES)
+                                 max_retries=REQUEST_RETRIES, retry_after_cap=cap)
         return GraphWiring(graph_mode, in_request, background)
     if graph_mode == "delegated":
         in_request = GraphClient(_delegated_token, base_url=base_url, timeout=REQUEST_TIMEOUT,
-                                 max_retries=REQUEST_RETRIES)
+                                 max_retries=REQUEST_RETRIES, retry_after_cap=cap)
         return GraphWiring(graph_mode, in_request, None)
     return GraphWiring("off", None, None)
 
