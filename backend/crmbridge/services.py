@@ -162,8 +162,9 @@ def update_activity(session: Session, caller: Caller, activity_id: int, expected
     return view(_save(session, row, expected_version, current, updated), org)
 
 
-def draft_for(session: Session, caller: Caller, activity_id: int, org: OrgDomains) -> ExternalDraft:
-    return external_draft(store.to_domain(_row(session, caller, activity_id)), org)
+def draft_for(session: Session, caller: Caller, activity_id: int, org: OrgDomains, *,
+              book_rooms: bool = True) -> ExternalDraft:
+    return external_draft(store.to_domain(_row(session, caller, activity_id)), org, book_rooms=book_rooms)
 
 
 def drift_for(session: Session, caller: Caller, activity_id: int, event: dict, org: OrgDomains) -> Drift:

@@ -16,7 +16,7 @@ from ..api.common import forget_org_domains
 from ..domain.classification import OrgDomains
 from ..models import GraphNotificationRow, SyncJobRow, now
 from . import setup as graph_setup
-from .client import GraphClient
+from .client import GraphAuthError, GraphClient
 from .drift_watch import (
     forget_processed_notifications,
     mark_notifications_processed,
@@ -27,6 +27,14 @@ from .drift_watch import (
     watched_mailboxes,
 )
 from .sync import KEEP_DONE, SyncSettings, enqueue_upcoming, forget_done, run_due
+
+
+def _missing(exc: GraphAuthError) -> str:
+    """Words an administrator can act on for a refused call."""
+    if exc.status == 403:
+        return (f"the app lacks the application permission {exc.permission or '(unknown)'} (grant it in Entra ID "
+                "and give admin consent)")
+    return f"Graph refused the app's token ({exc.status} {exc.code})"
 
 
 def _background(app: Flask) -> GraphClient:
@@ -83,9 +91,16 @@ def scan_command(incremental, notified):
     with db.standalone_session(app) as session:
         before = graph.requests_sent
         if not (incremental or notified):
-            added, removed = _sync_domains_and_forget(session, graph, app)
-            if added or removed:
-                click.echo(f"Organization domains from Graph: {len(added)} added, {len(removed)} removed.")
+            try:
+                added, removed = _sync_domains_and_forget(session, graph, app)
+            except GraphAuthError as exc:
+                # GET /organization app-only needs Organization.Read.All (DESIGN 8); the meetings do not.
+                session.rollback()
+                click.echo(f"Organization domains not read from Graph: {_missing(exc)}. The scan goes on with the "
+                           "domains already stored.", err=True)
+            else:
+                if added or removed:
+                    click.echo(f"Organization domains from Graph: {len(added)} added, {len(removed)} removed.")
         org = _org(session, app)
         at = now()
         up_to = session.scalar(select(func.max(GraphNotificationRow.id))) or 0  # later ones wait for next time
@@ -128,6 +143,9 @@ def domains_sync():
     app = current_app._get_current_object()
     graph = _background(app)
     with db.standalone_session(app) as session:
-        added, removed = _sync_domains_and_forget(session, graph, app)
+        try:
+            added, removed = _sync_domains_and_forget(session, graph, app)
+        except GraphAuthError as exc:
+            raise click.ClickException(f"Organization domains not read from Graph: {_missing(exc)}.") from exc
     click.echo(f"Organization domains from Graph: {', '.join(added) or 'none'} added, "
                f"{', '.join(removed) or 'none'} removed.")

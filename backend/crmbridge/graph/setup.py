@@ -89,6 +89,7 @@ def problems(config) -> list[tuple[bool, str]]:
             found.append((True, f"{setting} is not set: Graph tokens need the app registration."))
     if graph_mode == "application" and len(config.get("ENTRA_TENANTS") or []) != 1:
         found.append((True, "application mode needs exactly one tenant in CRMBRIDGE_ENTRA_TENANTS."))
+
     if graph_mode == "delegated":
         if not config.get("TOKEN_CACHE_KEY"):
             found.append((True, "delegated mode needs CRMBRIDGE_TOKEN_CACHE_KEY (on-behalf-of token caches)."))
@@ -103,6 +104,50 @@ def problems(config) -> list[tuple[bool, str]]:
     if url and not config.get("GRAPH_CLIENT_STATE"):
         found.append((True, "CRMBRIDGE_GRAPH_CLIENT_STATE is not set: every change notification would be refused."))
     return found
+
+
+# What each mode needs from the app registration: (permission, kind, required, what for). Application permissions
+# are in an app-only token's ``roles`` claim (entra:docs/identity-platform/access-tokens.md).
+PERMISSIONS = {
+    "application": (
+        ("Calendars.ReadWrite", "application", True, "internal meeting sync, scans, subscriptions"),
+        ("Organization.Read.All", "application", False, "`crmbridge domains sync` and the domain step of "
+                                                        "`crmbridge scan`, which goes on without it"),
+    ),
+    "delegated": (
+        ("Calendars.ReadWrite", "delegated", True, "the organizer's internal meeting, consented for on-behalf-of"),
+        ("User.Read", "delegated", True, "sign-in and the organization's domains"),
+    ),
+}
+
+
+def permissions_needed(mode: str) -> str:
+    """The permissions of ``mode`` in words, for ``crmbridge doctor``."""
+    needs = ", ".join(f"{name} ({kind}{'' if required else ', optional'})"
+                      for name, kind, required, _ in PERMISSIONS.get(mode, ()))
+    return (f"needs the permissions {needs}, with admin consent (`crmbridge doctor --graph` asks Entra ID which "
+            "are granted)") if needs else ""
+
+
+def permission_problems(mode: str, granted: set[str]) -> list[tuple[bool, str]]:
+    """The permissions of ``mode`` that ``granted`` (an app token's roles) lacks, as ``problems`` words them."""
+    return [(required, f"the {kind} permission {name} is not granted ({what}).")
+            for name, kind, required, what in PERMISSIONS.get(mode, ()) if name not in granted]
+
+
+def granted_roles(token: str) -> set[str]:
+    """The ``roles`` claim of an access token Entra just issued to this app (read, not verified: it only tells the
+    administrator what was consented)."""
+    import base64
+    import json
+
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return set()
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return {r for r in roles if isinstance(r, str)} if isinstance(roles, list) else set()
 
 
 def _from_config(config) -> GraphWiring:
