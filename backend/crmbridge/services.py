@@ -46,6 +46,8 @@ class LookupView:
     internal_meeting: MeetingLinkRow | None
     drift: Drift | None
     can_prepare_appointment: bool = False
+    internal_notes: dict | None = None
+    rooms: tuple[dict, ...] = ()
 
 
 def etag_for(version: int) -> str:
@@ -301,5 +303,6 @@ def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> Lo
         drift = compute_drift(activity, read_graph_event(query["snapshot"]), org)
     state = external_state(activity, org, external.state if external else None, drift)
     return LookupView(replace(view(activity, org), external_state=state.value), etag_for(activity.version), meeting,
-                      state.value, external,
-                      links.get("internal"), drift)
+                      state.value, external, links.get("internal"), drift,
+                      internal_notes=sync.notes_in_meeting(session, activity),
+                      rooms=tuple(sync.room_answers(session, activity.id)))

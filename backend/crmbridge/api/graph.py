@@ -100,6 +100,7 @@ class OutOfSyncOut(Schema):
     checked_at = schemas.UtcDateTime(data_key="checkedAt")
     differences = fields.List(fields.Nested(schemas.DifferenceOut))
     responses = fields.List(fields.Nested(ExternalResponseOut))
+    rooms = fields.List(fields.Nested(schemas.RoomOut), metadata={"description": "Each booked room's answer."})
 
 
 class DriftListOut(Schema):

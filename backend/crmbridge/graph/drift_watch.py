@@ -54,7 +54,7 @@ from ..models import (
 )
 from .client import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, event_path
 from .linking import graph_id_of, link_sent_invitations
-from .sync import room_responses
+from .sync import room_answers, room_responses
 
 log = logging.getLogger(__name__)
 
@@ -316,13 +316,6 @@ def _note_internal_rooms(session: Session, mailbox_key: str, events: dict[str, d
     ).all() if events else []
     for event_id, state in rows:
         state.room_responses = json.dumps(room_responses(events[event_id]), sort_keys=True)
-
-
-def rooms_of(check: ExternalMeetingCheckRow | None) -> dict[str, str]:
-    """The rooms on the external meeting as last read, with their answers."""
-    if check is None or not check.snapshot:
-        return {}
-    return room_responses(json.loads(check.snapshot))
 
 
 def _overlaps(row: ActivityRow, start: datetime, end: datetime) -> bool:
@@ -601,6 +594,7 @@ class OutOfSync:
     checked_at: datetime
     differences: tuple[Difference, ...]
     responses: tuple[ExternalResponse, ...]
+    rooms: tuple[dict, ...] = ()
 
     @property
     def activity_id(self) -> int:
@@ -646,6 +640,7 @@ def out_of_sync(session: Session, organizer_email: str, org: OrgDomains, *, at: 
             checked_at=check.checked_at, differences=found,
             responses=tuple(ExternalResponse(r.email, r.display_name, r.response, r.email_key in in_crm,
                                              r.changed_at) for r in responses.get(activity.id, [])),
+            rooms=tuple(room_answers(session, activity.id)),
         ))
     return result
 

@@ -51,7 +51,14 @@ from ..domain.addresses import address_key
 from ..domain.classification import Kind, OrgDomains, classify
 from ..domain.draft import external_draft
 from ..domain.outsiders import attendee_addresses, outsiders
-from ..models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
+from ..models import (
+    ActivityRow,
+    ExternalMeetingCheckRow,
+    InternalMeetingSyncRow,
+    MeetingLinkRow,
+    SyncJobRow,
+    now,
+)
 from .client import GraphClient, GraphError, GraphNotFound
 from .linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, EXTERNAL_DRAFT, addin_value, graph_id_of, link_properties
 
@@ -580,6 +587,35 @@ def _refuse_foreign(row: ActivityRow, event_id: str) -> None:
 
 def _transaction_id(activity_id: int) -> str:
     return f"crmbridge-{activity_id}-{uuid.uuid4().hex}"
+
+
+# What the taskpane shows -------------------------------------------------------------------------------------------
+
+
+def notes_in_meeting(session: Session, activity: Activity) -> dict | None:
+    """Whether the internal meeting holds the CRM's current notes: ``{"in_meeting": bool, "reason": ...}``, reason
+    ``online-meeting`` or ``notes-only-off`` (held back on purpose) or ``waiting`` (coalescing, or not yet
+    written); None when the backend has not synced an internal meeting."""
+    state = session.get(InternalMeetingSyncRow, activity.id)
+    if state is None or state.synced_at is None:
+        return None
+    written = json.loads(state.field_hashes or "{}").get("body")
+    if written == field_hashes({"body": notes_body(activity)})["body"]:
+        return {"in_meeting": True, "reason": None}
+    return {"in_meeting": False, "reason": state.notes_held or "waiting"}
+
+
+def room_answers(session: Session, activity_id: int) -> list[dict]:
+    """Each booked room's answer, from the meeting that books it: ``{"email", "response", "meeting"}``."""
+    answers = []
+    state = session.get(InternalMeetingSyncRow, activity_id)
+    for email, response in sorted(json.loads((state.room_responses if state else None) or "{}").items()):
+        answers.append({"email": email, "response": response, "meeting": "internal"})
+    check = session.get(ExternalMeetingCheckRow, activity_id)
+    if check is not None and check.snapshot:
+        for email, response in sorted(room_responses(json.loads(check.snapshot)).items()):
+            answers.append({"email": email, "response": response, "meeting": "external"})
+    return answers
 
 
 # Where jobs run ------------------------------------------------------------------------------------------------
