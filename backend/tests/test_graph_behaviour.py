@@ -201,9 +201,9 @@ def test_the_body_of_an_online_internal_meeting_is_never_patched_and_the_pane_sh
     assert writes == [{"location": {"displayName": "Room Fjord"}}]  # the notes edit alone wrote nothing
     assert fake.join_info_lost == []
     assert fake.events(MAILBOX)[0]["onlineMeeting"] == {"joinUrl": join}
-    lookup = anna.get(f"/api/lookup?activityId={aid}").json
-    assert lookup["internalNotes"] == {"inMeeting": False, "reason": "online-meeting"}
-    assert lookup["activity"]["internalNotes"] == "Walk away below 8 %"
+    assert anna.get(f"/api/lookup?activityId={aid}").json["internalNotes"] == {"inMeeting": False,
+                                                                               "reason": "online-meeting"}
+    assert anna.get(f"/api/activities/{aid}").json["internalNotes"] == "Walk away below 8 %"  # what the pane shows
 
 
 # 3. Scans survive a missing permission; doctor checks permissions ----------------------------------------------
