@@ -251,3 +251,21 @@ class GraphNotificationRow(Base):
         Index("ix_graph_notifications_event_change", "event_id", "change_key", unique=True),
         Index("ix_graph_notifications_pending", "processed", "mailbox"),
     )
+
+
+# The worker (migration 0011) ----------------------------------------------------------------------------------------
+
+
+class ScheduledRunRow(Base):
+    """One of the worker's scheduled jobs (incremental scan, full scan, subscription renewal, domain refresh):
+    shared by every worker, so each period's run happens once."""
+
+    __tablename__ = "scheduled_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    run_by: Mapped[str | None] = mapped_column(String(64))

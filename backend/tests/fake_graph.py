@@ -243,6 +243,13 @@ class FakeGraph:
         self._aliases: dict[str, str] = {}  # regular REST id -> immutable id
         self._exceptions: dict[str, dict[str, dict]] = {}  # series master id -> occurrence id -> changes
         self._subscriptions: dict[str, dict] = {}
+        # Concurrency per mailbox, as the clients send it: requests arrived and not yet answered, and the most seen.
+        self.in_flight_per_mailbox: Counter[str] = Counter()
+        self.max_in_flight_per_mailbox: Counter[str] = Counter()
+        # hold_creates(): every POST .../events waits (before any state change) until release_creates().
+        self._creates_open = threading.Event()
+        self._creates_open.set()
+        self.create_arrived = threading.Event()
 
     # Test helpers: what the organizer or an attendee does in Outlook (not recorded as API requests) ---
 
@@ -351,14 +358,34 @@ class FakeGraph:
 
     # WSGI -------------------------------------------------------------------------------------------------
 
+    def hold_creates(self) -> None:
+        """From now on a create (``POST .../events``) waits, unapplied, until ``release_creates``; a client that
+        gives up meanwhile does not stop it from being applied afterwards, as with a real server."""
+        self.create_arrived.clear()
+        self._creates_open.clear()
+
+    def release_creates(self) -> None:
+        self._creates_open.set()
+
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        mailbox = _mailbox_of(environ.get("PATH_INFO") or "")
         with self._lock:
             self._in_flight += 1
+            if mailbox:
+                self.in_flight_per_mailbox[mailbox] += 1
+                self.max_in_flight_per_mailbox[mailbox] = max(self.max_in_flight_per_mailbox[mailbox],
+                                                              self.in_flight_per_mailbox[mailbox])
         try:
+            if environ.get("REQUEST_METHOD") == "POST" and (environ.get("PATH_INFO") or "").endswith("/events"):
+                self.create_arrived.set()
+                while not self._creates_open.wait(0.05) and not self._stopping.is_set():
+                    pass
             response = self._handle(environ, Request(environ))
         finally:
             with self._lock:
                 self._in_flight -= 1
+                if mailbox:
+                    self.in_flight_per_mailbox[mailbox] -= 1
                 self._idle.notify_all()
         return response(environ, start_response)
 
@@ -1069,6 +1096,12 @@ def start_fake_graph(**options: Any) -> tuple[str, FakeGraph, Callable[[], None]
 
 
 # Helpers --------------------------------------------------------------------------------------------------
+
+
+def _mailbox_of(path: str) -> str:
+    """The mailbox a request path names (``/v1.0/users/{mailbox}/...``), lower case; "" for other paths."""
+    segments = [unquote(s) for s in path.strip("/").split("/")]
+    return segments[2].lower() if len(segments) > 2 and segments[1] == "users" else ""
 
 
 def _error(status: int, code: str, message: str) -> _Answer:

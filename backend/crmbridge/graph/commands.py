@@ -1,4 +1,4 @@
-"""The Microsoft Graph commands: ``crmbridge sync``, ``scan``, ``subscriptions renew``, ``domains sync``.
+"""The Microsoft Graph commands: ``crmbridge worker``, ``sync``, ``scan``, ``subscriptions renew``, ``domains sync``.
 
 Background work runs with application credentials only (a delegated token belongs to one request's user).
 """
@@ -26,7 +26,8 @@ from .drift_watch import (
     sync_domains,
     watched_mailboxes,
 )
-from .sync import KEEP_DONE, SyncSettings, enqueue_upcoming, forget_done, run_due
+from .sync import KEEP_DONE, LEASE, SyncSettings, enqueue_upcoming, forget_done, run_due
+from .worker import POLL_SECONDS, Worker, WorkerRefused, status_lines
 
 
 def _missing(exc: GraphAuthError) -> str:
@@ -149,3 +150,67 @@ def domains_sync():
             raise click.ClickException(f"Organization domains not read from Graph: {_missing(exc)}.") from exc
     click.echo(f"Organization domains from Graph: {', '.join(added) or 'none'} added, "
                f"{', '.join(removed) or 'none'} removed.")
+
+
+@click.group("worker", invoke_without_command=True,
+             help="Run the outbox and the scheduled Graph jobs continuously (application mode); stop with SIGTERM. "
+                  "Several workers may share a PostgreSQL database; SQLite takes one.")
+@click.option("--once", is_flag=True, help="One round (outbox and due scheduled jobs), then exit.")
+@click.option("--poll", type=float, default=POLL_SECONDS, show_default=True,
+              help="Seconds to wait when there is nothing to do.")
+@click.option("--lease", type=int, default=int(LEASE.total_seconds()), show_default=True,
+              help="Seconds a claimed job is held; the job of a worker that died is retried after it.")
+@click.pass_context
+@with_appcontext
+def worker_group(ctx, once, poll, lease):
+    if ctx.invoked_subcommand is not None:
+        return
+    app = current_app._get_current_object()
+    if graph_setup.mode(app) == "off":
+        # scripts/dev starts a worker whatever the mode: with Graph off it has nothing to send and says so.
+        click.echo("Microsoft Graph is off (CRMBRIDGE_GRAPH_MODE): the worker has nothing to send; changes stay "
+                   "in the outbox.", err=True)
+        if not once:
+            _idle_until_stopped()
+        return
+    run_worker(app, _background(app), once=once, poll_seconds=poll, lease=timedelta(seconds=lease))
+
+
+def _idle_until_stopped() -> None:
+    import signal
+    import threading
+
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stopping.set())
+    stopping.wait()
+
+
+def run_worker(app: Flask, graph: GraphClient, *, once: bool = False, poll_seconds: float = POLL_SECONDS,
+               lease: timedelta = LEASE) -> None:
+    """Run a worker in this process until SIGTERM or SIGINT (which let it finish the current activity)."""
+    import signal
+
+    worker = Worker(app, graph, poll_seconds=poll_seconds, lease=lease)
+
+    def stop(signum, frame):
+        worker.stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    click.echo(f"Worker {worker.name} started ({db.engine(app).dialect.name}).", err=True)
+    try:
+        report = worker.run(once=once)
+    except WorkerRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(f"Worker {worker.name} stopped. Internal meetings: {report.summary()}.", err=True)
+
+
+@worker_group.command("status", help="Waiting outbox jobs (last error, next attempt) and the scheduled jobs.")
+@with_appcontext
+def worker_status():
+    with db.standalone_session(current_app._get_current_object()) as session:
+        for line in status_lines(session, now()):
+            click.echo(line)

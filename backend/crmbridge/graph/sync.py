@@ -1,8 +1,8 @@
 """The internal meeting follows the CRM activity, through an outbox.
 
 Every change to an activity adds a row to ``sync_jobs`` in the same transaction (``enqueue``), so no change is
-lost whatever happens to Graph. Jobs run right after the API request when Graph is configured (best effort, one
-try) and from ``crmbridge sync`` (retries with backoff). Running a job brings the organizer's internal meeting to
+lost whatever happens to Graph. No API request waits on them: ``crmbridge worker`` (``worker.py``) runs them
+continuously, ``crmbridge sync`` once (retries with backoff). Running a job brings the organizer's internal meeting to
 the activity's current state:
 
 - attendees: the internal participants and the organization's rooms, never an external address; the organizer
@@ -37,7 +37,7 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -64,15 +64,11 @@ from .linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, EXTERNAL_DRAFT, addi
 
 log = logging.getLogger(__name__)
 
-ENQUEUED = "crmbridge.graph.sync.enqueued"
 TIME_FIELDS = ("start", "end", "isAllDay")
 LEASE = timedelta(minutes=5)
 KEEP_DONE = timedelta(days=7)
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 3600
-# Per request, after its own activity: how many of the organizer's waiting jobs to retry (delegated mode has no
-# background worker, so the organizer's next change is when they get another try).
-REQUEST_BACKLOG = 5
 
 
 @dataclass(frozen=True)
@@ -236,7 +232,6 @@ def enqueue(session: Session, row: ActivityRow, reason: str) -> None:
     """Record that ``row`` changed, in the caller's transaction. Call it before the commit."""
     with session.no_autoflush:
         session.add(SyncJobRow(activity=row, reason=reason, attempts=0, next_attempt_at=now(), done=False))
-    session.info.setdefault(ENQUEUED, []).append(row)
 
 
 def enqueue_upcoming(session: Session, at: datetime) -> int:
@@ -244,13 +239,7 @@ def enqueue_upcoming(session: Session, at: datetime) -> int:
     rows = session.scalars(select(ActivityRow).where(ActivityRow.end_utc > at)).all()
     for row in rows:
         enqueue(session, row, "upcoming")
-    session.info.pop(ENQUEUED, None)  # run by the command, not by a request's after-commit hook
     return len(rows)
-
-
-def take_enqueued(session: Session) -> list[ActivityRow]:
-    """The activities enqueued through this session since the last call."""
-    return session.info.pop(ENQUEUED, [])
 
 
 @dataclass
@@ -319,15 +308,18 @@ def due_activity_ids(session: Session, *, at: datetime, retry_now: bool = False,
 
 def run_due(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime | None = None,
             activity_ids: Iterable[int] | None = None, organizer_key: str | None = None,
-            limit: int | None = None, retry_now: bool = False,
-            settings: SyncSettings = DEFAULT_SETTINGS) -> SyncReport:
-    """Run the jobs that are due (every waiting job with ``retry_now``), one activity at a time."""
+            limit: int | None = None, retry_now: bool = False, settings: SyncSettings = DEFAULT_SETTINGS,
+            lease: timedelta = LEASE, keep_going: Callable[[], bool] = lambda: True) -> SyncReport:
+    """Run the jobs that are due (every waiting job with ``retry_now``), one activity at a time, while
+    ``keep_going()`` says so (a worker told to stop finishes the activity it is on and claims no more)."""
     at = at or now()
     report = SyncReport()
     for activity_id in due_activity_ids(session, at=at, retry_now=retry_now, activity_ids=activity_ids,
                                         organizer_key=organizer_key, limit=limit):
+        if not keep_going():
+            break
         report.merge(run_activity_jobs(session, graph, org, activity_id, at=at, retry_now=retry_now,
-                                       settings=settings))
+                                       settings=settings, lease=lease))
     return report
 
 
@@ -339,17 +331,28 @@ def coalesce_until(session: Session, activity_id: int, settings: SyncSettings) -
 
 
 def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, activity_id: int, *,
-                      at: datetime, retry_now: bool = False,
-                      settings: SyncSettings = DEFAULT_SETTINGS) -> SyncReport:
-    """Claim the activity's due jobs (a lease, so two workers never run them at once), sync, settle the claim."""
+                      at: datetime, retry_now: bool = False, settings: SyncSettings = DEFAULT_SETTINGS,
+                      lease: timedelta = LEASE) -> SyncReport:
+    """Claim the activity's due jobs (a lease, so two workers never run them at once), sync, settle the claim.
+
+    The claim locks the rows with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one writer and ignores it):
+    a second worker passes over rows another is claiming instead of waiting for them, and the lease
+    (``next_attempt_at``) keeps them from being claimed again until it runs out, which is how the job of a
+    killed worker comes back."""
     report = SyncReport()
     token = uuid.uuid4().hex
-    claimed = session.execute(
-        update(SyncJobRow)
-        .where(SyncJobRow.activity_id == activity_id, _due(at, retry_now))
-        .values(claimed_by=token, next_attempt_at=at + LEASE, attempts=SyncJobRow.attempts + 1, updated_at=at)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    ids = session.scalars(
+        select(SyncJobRow.id).where(SyncJobRow.activity_id == activity_id, _due(at, retry_now))
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = 0
+    if ids:
+        claimed = session.execute(
+            update(SyncJobRow)
+            .where(SyncJobRow.id.in_(ids), _due(at, retry_now))
+            .values(claimed_by=token, next_attempt_at=at + lease, attempts=SyncJobRow.attempts + 1, updated_at=at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     session.commit()
     if not claimed:
         return report
@@ -616,20 +619,3 @@ def room_answers(session: Session, activity_id: int) -> list[dict]:
         for email, response in sorted(room_responses(json.loads(check.snapshot)).items()):
             answers.append({"email": email, "response": response, "meeting": "external"})
     return answers
-
-
-# Where jobs run ------------------------------------------------------------------------------------------------
-
-
-def run_for_request(session: Session, graph: GraphClient, org: OrgDomains, rows: list[ActivityRow], *,
-                    own_mailbox: str | None, settings: SyncSettings = DEFAULT_SETTINGS) -> SyncReport:
-    """Right after an API request committed its change. ``own_mailbox``: in delegated mode the caller's address
-    (the token reaches that mailbox only); None in application mode."""
-    own_key = store.organizer_key(own_mailbox) if own_mailbox else None
-    ids = sorted({row.id for row in rows if row.id is not None and (own_key is None or row.organizer_key == own_key)})
-    report = SyncReport()
-    if ids:
-        report.merge(run_due(session, graph, org, activity_ids=ids, settings=settings))
-    if own_key is not None:
-        report.merge(run_due(session, graph, org, organizer_key=own_key, limit=REQUEST_BACKLOG, settings=settings))
-    return report

@@ -1,0 +1,249 @@
+"""``crmbridge worker``: the API never waits on Graph for the internal meeting; workers (separate processes, as in
+production) run the outbox and the scheduled jobs, several of them safely on one PostgreSQL database.
+
+The multi-worker test needs PostgreSQL (SQLite takes one worker): it runs in the PostgreSQL pass of
+``scripts/test`` (TEST_DATABASE_URL) and, in CI, fails rather than skip without it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import Api, activity_json, token_for
+from fake_graph import start_fake_graph
+
+from crmbridge import db
+from crmbridge.graph import GraphClient
+from crmbridge.graph import setup as graph_setup
+from crmbridge.graph.linking import CRM_ACTIVITY_PROPERTY
+from crmbridge.graph.worker import Locks, Worker, WorkerRefused
+from crmbridge.models import MeetingLinkRow, ScheduledRunRow, SyncJobRow
+
+WORKER = Path(__file__).with_name("worker_process.py")
+DAY = (datetime.now(UTC) + timedelta(days=5)).replace(hour=8, minute=0, second=0, microsecond=0)
+PATIENCE = 120  # seconds a test waits for workers before it fails (a guard against hanging, not a measurement)
+
+
+def upcoming(n: int, **overrides) -> dict:
+    start = DAY + timedelta(hours=n)
+    return activity_json(start=start.isoformat(), end=(start + timedelta(minutes=45)).isoformat(), **overrides)
+
+
+def start_worker(app, base_url: str, lease_seconds: float = 300) -> subprocess.Popen:
+    env = {**os.environ, "CRMBRIDGE_ENV": "test", "PYTHONPATH": str(WORKER.parent)}
+    return subprocess.Popen([sys.executable, str(WORKER), app.config["DATABASE_URL"], base_url, str(lease_seconds)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def waiting_jobs(app) -> list[SyncJobRow]:
+    with db.standalone_session(app) as session:
+        return list(session.query(SyncJobRow).filter_by(done=False).all())
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting: {what}")
+        time.sleep(0.2)
+
+
+def creates(fake) -> list:
+    return [r for r in fake.requests if r.method == "POST" and r.path.endswith("/events")]
+
+
+def live_internal_meetings(fake, mailbox: str) -> Counter:
+    """How many live events of ``mailbox`` carry each activity id."""
+    found: Counter = Counter()
+    for event in fake.events(mailbox):
+        for prop in event.get("singleValueExtendedProperties") or []:
+            if prop["id"] == CRM_ACTIVITY_PROPERTY:
+                found[prop["value"]] += 1
+    return found
+
+
+def stop_all(workers: list[subprocess.Popen]) -> list[str]:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    outputs = []
+    for worker in workers:
+        _, err = worker.communicate(timeout=PATIENCE)
+        outputs.append(err)
+        assert worker.returncode == 0, err
+    return outputs
+
+
+# The API does not wait on Graph ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["application", "delegated"])
+def test_with_graph_answering_after_12_seconds_activity_changes_and_healthz_never_touch_graph(app, anna, client,
+                                                                                             mode):
+    base_url, fake, stop = start_fake_graph(fault_rate=1.0, faults=("slow",), slow_seconds=12)
+    graph = GraphClient(lambda mailbox: "token", base_url=base_url, max_retries=0)
+    try:
+        graph_setup.install(app, graph, mode=mode)
+        created = anna.post("/api/activities", json=upcoming(1))
+        assert created.status_code == 201, created.json
+        patched = anna.patch(f"/api/activities/{created.json['id']}", json={"internalNotes": "New notes"},
+                             headers={"If-Match": created.headers["ETag"]})
+        assert patched.status_code == 200, patched.json
+        assert client.get("/healthz").status_code == 200
+
+        assert fake.requests == []  # nothing went to Graph: the changes wait in the outbox
+        jobs = waiting_jobs(app)
+        assert [(job.activity_id, job.reason, job.attempts) for job in jobs] == [
+            (created.json["id"], jobs[0].reason, 0), (created.json["id"], jobs[1].reason, 0)]
+    finally:
+        stop()
+        graph.close()
+
+
+# One worker, in this process -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake(app):
+    base_url, fake, stop = start_fake_graph(domains=("contoso.com",))
+    graph = GraphClient(lambda mailbox: "static-token", base_url=base_url, sleep=lambda seconds: None)
+    graph_setup.install(app, graph)
+    fake.base_url = base_url
+    yield fake
+    stop()
+    graph.close()
+
+
+def test_one_worker_round_creates_the_internal_meeting_and_runs_each_scheduled_job_once(app, anna, fake):
+    created = anna.post("/api/activities", json=upcoming(2))
+    worker = Worker(app, graph_setup.background_client(app))
+    worker.run(once=True)
+    worker.run(once=True)  # the scheduled jobs are not due again
+
+    assert live_internal_meetings(fake, "anna@contoso.com") == {str(created.json["id"]): 1}
+    assert waiting_jobs(app) == []
+    assert len([r for r in fake.requests if r.path == "/organization"]) == 1  # the daily domain refresh
+    with db.standalone_session(app) as session:
+        runs = {row.name: row for row in session.query(ScheduledRunRow).all()}
+    assert set(runs) == {"incremental-scan", "full-scan", "domains"}  # no subscriptions without a URL
+    assert all(row.last_error is None and row.next_run_at > datetime.now(UTC) for row in runs.values())
+
+
+def test_a_job_that_keeps_failing_backs_off_and_shows_its_error_and_next_attempt(app, anna, fake, runner):
+    fake.missing_permissions = {"Calendars.ReadWrite"}
+    created = anna.post("/api/activities", json=upcoming(3))
+    Worker(app, graph_setup.background_client(app)).run(once=True)
+
+    [job] = waiting_jobs(app)
+    assert job.attempts == 1 and job.claimed_by is None
+    assert job.last_error.startswith("GraphAuthError 403")
+    assert job.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)
+    result = runner.invoke(args=["worker", "status"])
+    assert result.exit_code == 0, result.output
+    assert f"activity {created.json['id']}: 1 attempt(s), last error: GraphAuthError 403" in result.output
+    assert "next attempt 20" in result.output
+
+
+def test_sqlite_takes_one_worker_and_refuses_a_second(app):
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("the SQLite rule; PostgreSQL takes several workers (tested below)")
+    first = Locks(db.engine(app))
+    try:
+        with pytest.raises(WorkerRefused, match="SQLite takes one worker"):
+            Locks(db.engine(app))
+    finally:
+        first.close()
+    Locks(db.engine(app)).close()  # free again once the first is gone
+
+
+# Worker processes ----------------------------------------------------------------------------------------------
+
+
+def test_a_worker_killed_mid_create_loses_no_job_and_the_meeting_is_created_once(app, anna, fake):
+    created = anna.post("/api/activities", json=upcoming(4))
+    activity_id = created.json["id"]
+    fake.hold_creates()
+    first = start_worker(app, fake.base_url, lease_seconds=1)
+    try:
+        wait_until(fake.create_arrived.is_set, "the first worker's create")
+        first.send_signal(signal.SIGKILL)
+        first.communicate(timeout=PATIENCE)
+    finally:
+        fake.release_creates()  # the create the killed worker sent is applied; its answer is lost
+    assert [job.claimed_by is not None for job in waiting_jobs(app)] == [True]  # still held by the dead worker
+
+    second = start_worker(app, fake.base_url, lease_seconds=1)
+    try:
+        wait_until(lambda: not waiting_jobs(app), "the second worker to finish the job after the lease ran out")
+    finally:
+        stop_all([second])
+    assert live_internal_meetings(fake, "anna@contoso.com") == {str(activity_id): 1}
+    assert len(creates(fake)) == 1  # the second worker looked it up before creating (DESIGN 8) and found it
+    with db.standalone_session(app) as session:
+        link = session.query(MeetingLinkRow).filter_by(activity_id=activity_id, kind="internal").one()
+        assert link.state == "sent" and link.graph_event_id == fake.events("anna@contoso.com")[0]["id"]
+
+
+def test_sigterm_lets_a_worker_finish_the_current_job_and_claim_no_more(app, anna, fake):
+    first = anna.post("/api/activities", json=upcoming(5)).json["id"]
+    second = anna.post("/api/activities", json=upcoming(6)).json["id"]
+    fake.hold_creates()
+    worker = start_worker(app, fake.base_url)
+    try:
+        wait_until(fake.create_arrived.is_set, "the worker's first create")
+        worker.send_signal(signal.SIGTERM)
+    finally:
+        fake.release_creates()
+    _, err = worker.communicate(timeout=PATIENCE)
+    assert worker.returncode == 0, err
+    assert "1 created" in err
+
+    done = set(live_internal_meetings(fake, "anna@contoso.com"))
+    assert len(done) == 1 and done <= {str(first), str(second)}
+    [left] = waiting_jobs(app)
+    assert str(left.activity_id) not in done and left.claimed_by is None and left.attempts == 0
+
+
+def test_three_workers_on_one_postgresql_never_run_a_job_twice_nor_crowd_a_mailbox(app, client, fake):
+    if not app.config["DATABASE_URL"].startswith("postgresql"):
+        if os.environ.get("CI"):
+            pytest.fail("CI runs this test in the PostgreSQL pass (TEST_DATABASE_URL)")
+        pytest.skip("several workers need PostgreSQL; scripts/test runs this in its PostgreSQL pass")
+    organizers = [f"organizer{n}@contoso.com" for n in range(6)]
+    ids = {}
+    for n, email in enumerate(organizers):
+        api = Api(client, token_for(app, email))
+        for k in range(6):
+            response = api.post("/api/activities", json=upcoming(n * 6 + k))
+            assert response.status_code == 201, response.json
+            ids[response.json["id"]] = email
+            if k % 2:  # a second job for the same activity
+                patched = api.patch(f"/api/activities/{response.json['id']}", json={"location": "Room Fjord"},
+                                    headers={"If-Match": response.headers["ETag"]})
+                assert patched.status_code == 200, patched.json
+    jobs = len(waiting_jobs(app))
+
+    workers = [start_worker(app, fake.base_url) for _ in range(3)]
+    try:
+        wait_until(lambda: not waiting_jobs(app), "the workers to empty the outbox")
+    finally:
+        outputs = stop_all(workers)
+
+    duplicates = sum(n - 1 for email in organizers for n in live_internal_meetings(fake, email).values())
+    meetings = {email: live_internal_meetings(fake, email) for email in organizers}
+    max_concurrent = max(fake.max_in_flight_per_mailbox[email] for email in organizers)
+    print(f"\nworkers: {len(workers)}, jobs: {jobs}, activities: {len(ids)}, creates sent: {len(creates(fake))}, "
+          f"duplicates: {duplicates}, max concurrent requests per mailbox: {max_concurrent}")
+    for line in outputs:
+        print(line.strip().splitlines()[-1])
+    assert duplicates == 0
+    assert all(meetings[email][str(activity_id)] == 1 for activity_id, email in ids.items())
+    assert len(creates(fake)) == len(ids)  # no create sent twice, not even one answered by its transactionId
+    assert max_concurrent <= 4
+    assert len([r for r in fake.requests if r.path == "/organization"]) == 1  # a scheduled job ran once, not 3x
