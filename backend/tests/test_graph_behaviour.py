@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
-from conftest import activity_json
+from conftest import activity_json, worker_round
 from fake_graph import start_fake_graph
 
 from crmbridge import db
@@ -60,12 +60,14 @@ def create(anna, **fields):
     fields.setdefault("end", END.isoformat())
     response = anna.post("/api/activities", json=activity_json(**fields))
     assert response.status_code == 201, response.json
+    worker_round(anna.client.application)
     return response.json["id"], response.headers["ETag"]
 
 
 def patch(anna, aid, etag, **changes):
     response = anna.patch(f"/api/activities/{aid}", json=changes, headers={"If-Match": etag})
     assert response.status_code == 200, response.json
+    worker_round(anna.client.application)
     return response.headers["ETag"]
 
 
@@ -396,6 +398,7 @@ def test_every_flow_sends_customers_only_what_the_organizer_sent(app, anna, grap
     reconciled = anna.post(f"/api/activities/{aid}/reconcile", headers={"If-Match": etag},  # take Outlook's
                            json={"take": "outlook", "snapshot": moved, "applyCancellation": False})
     assert reconciled.status_code == 200, reconciled.json
+    worker_round(app)                                                   # the new time reaches the colleagues
     patch(anna, aid, reconciled.headers["ETag"], status="cancelled")  # the CRM cancels: the internal one goes
 
     externals_mail = {address: [(m.kind, m.by) for m in fake.mails_to(address)] for address in EXTERNALS}

@@ -1,8 +1,8 @@
 """``crmbridge worker``: the API never waits on Graph for the internal meeting; workers (separate processes, as in
 production) run the outbox and the scheduled jobs, several of them safely on one PostgreSQL database.
 
-The multi-worker test needs PostgreSQL (SQLite takes one worker): it runs in the PostgreSQL pass of
-``scripts/test`` (TEST_DATABASE_URL) and, in CI, fails rather than skip without it.
+The multi-worker test needs PostgreSQL (SQLite takes one worker): it is marked ``postgres`` and runs in the
+PostgreSQL pass of ``scripts/test`` (TEST_DATABASE_URL), which CI cannot do without.
 """
 
 import os
@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from conftest import Api, activity_json, token_for
 from fake_graph import start_fake_graph
 
@@ -150,16 +151,16 @@ def test_a_job_that_keeps_failing_backs_off_and_shows_its_error_and_next_attempt
     assert "next attempt 20" in result.output
 
 
-def test_sqlite_takes_one_worker_and_refuses_a_second(app):
-    if not app.config["DATABASE_URL"].startswith("sqlite"):
-        pytest.skip("the SQLite rule; PostgreSQL takes several workers (tested below)")
-    first = Locks(db.engine(app))
+def test_sqlite_takes_one_worker_and_refuses_a_second(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'one.sqlite3'}")
+    first = Locks(engine)
     try:
         with pytest.raises(WorkerRefused, match="SQLite takes one worker"):
-            Locks(db.engine(app))
+            Locks(engine)
     finally:
         first.close()
-    Locks(db.engine(app)).close()  # free again once the first is gone
+    Locks(engine).close()  # free again once the first is gone
+    engine.dispose()
 
 
 # Worker processes ----------------------------------------------------------------------------------------------
@@ -210,11 +211,8 @@ def test_sigterm_lets_a_worker_finish_the_current_job_and_claim_no_more(app, ann
     assert str(left.activity_id) not in done and left.claimed_by is None and left.attempts == 0
 
 
+@pytest.mark.postgres
 def test_three_workers_on_one_postgresql_never_run_a_job_twice_nor_crowd_a_mailbox(app, client, fake):
-    if not app.config["DATABASE_URL"].startswith("postgresql"):
-        if os.environ.get("CI"):
-            pytest.fail("CI runs this test in the PostgreSQL pass (TEST_DATABASE_URL)")
-        pytest.skip("several workers need PostgreSQL; scripts/test runs this in its PostgreSQL pass")
     organizers = [f"organizer{n}@contoso.com" for n in range(6)]
     ids = {}
     for n, email in enumerate(organizers):
