@@ -134,6 +134,7 @@ class TokenCacheRow(Base):
 
     user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     blob: Mapped[str] = mapped_column(Text)
+    mailbox: Mapped[str | None] = mapped_column(String(254), index=True)  # the user's address (organizer_key)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
 

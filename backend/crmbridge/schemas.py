@@ -267,6 +267,9 @@ class LookupOut(Schema):
         "description": "Whether the internal meeting holds the CRM's current notes (not the notes themselves: "
                        "GET /api/activities/{id} has them); null before it is synced."})
     rooms = fields.List(fields.Nested(RoomOut), metadata={"description": "Each booked room's answer."})
+    waiting_for_sign_in = fields.Boolean(data_key="internalMeetingWaitsForSignIn", metadata={
+        "description": "Delegated mode: the internal meeting's changes wait until the organizer signs in again "
+                       "(the server has no usable token of theirs); opening the pane signed in releases them."})
 
 
 class CustomerAppointmentOut(Schema):

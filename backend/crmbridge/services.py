@@ -48,6 +48,7 @@ class LookupView:
     can_prepare_appointment: bool = False
     internal_notes: dict | None = None
     rooms: tuple[dict, ...] = ()
+    waiting_for_sign_in: bool = False
 
 
 def etag_for(version: int) -> str:
@@ -305,4 +306,5 @@ def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> Lo
     return LookupView(replace(view(activity, org), external_state=state.value), etag_for(activity.version), meeting,
                       state.value, external, links.get("internal"), drift,
                       internal_notes=sync.notes_in_meeting(session, activity),
-                      rooms=tuple(sync.room_answers(session, activity.id)))
+                      rooms=tuple(sync.room_answers(session, activity.id)),
+                      waiting_for_sign_in=sync.waiting_for_sign_in(session, activity.id))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import responses
 import sqlalchemy as sa
 from conftest import Api, activity_json, token_for
 from fake_graph import start_fake_graph
@@ -245,3 +246,52 @@ def test_three_workers_on_one_postgresql_never_run_a_job_twice_nor_crowd_a_mailb
     assert len(creates(fake)) == len(ids)  # no create sent twice, not even one answered by its transactionId
     assert max_concurrent <= 4
     assert len([r for r in fake.requests if r.path == "/organization"]) == 1  # a scheduled job ran once, not 3x
+
+
+# Delegated mode: each organizer's own token, from their token cache ---------------------------------------------
+
+
+def test_in_delegated_mode_the_worker_waits_for_the_organizers_sign_in_and_the_pane_is_told(app, anna, fake):
+    from entra_fakes import AUTHORITY, CLIENT_ID, OIDC_URL, OPENID_CONFIGURATION, TENANT, TOKEN_URL, b64json
+
+    from crmbridge.auth import graph_tokens
+    from crmbridge.auth.obo import OnBehalfOfClient
+    from crmbridge.token_cache_store import encrypted_store
+
+    key = "0" * 43 + "="
+    app.extensions[graph_tokens.OBO_CLIENT] = OnBehalfOfClient(
+        CLIENT_ID, "client-secret", AUTHORITY, encrypted_store(app.extensions[db.EXTENSION], key))
+    worker_graph = GraphClient(graph_setup._organizer_token, base_url=fake.base_url, max_retries=0)
+    graph_setup.install(app, worker_graph, mode="delegated")
+    aid = anna.post("/api/activities", json=upcoming(7)).json["id"]
+
+    with app.app_context():
+        Worker(app, worker_graph, schedule=()).run(once=True)
+    [job] = waiting_jobs(app)
+    assert job.last_error == "sign-in needed: no_token_cache"
+    assert job.next_attempt_at > datetime.now(UTC) + timedelta(hours=12)
+    assert fake.requests == []
+    assert anna.get(f"/api/lookup?activityId={aid}").json["internalMeetingWaitsForSignIn"] is True
+
+    # Anna signs in in the taskpane: the on-behalf-of exchange leaves her tokens in her encrypted cache.
+    oid = "a1b2c3d4-0000-4000-8000-00000000cafe"
+    user_key = f"{TENANT}:{oid}"
+    with responses.RequestsMock() as entra:
+        entra.get(OIDC_URL, json=OPENID_CONFIGURATION)
+        entra.post(TOKEN_URL, json={
+            "token_type": "Bearer", "expires_in": 3600, "access_token": "annas-graph-token",
+            "refresh_token": "annas-refresh-token", "scope": "https://graph.microsoft.com/.default",
+            "id_token": f"{b64json({'alg': 'none'})}.{b64json({'oid': oid, 'tid': TENANT, 'sub': 'x'})}.",
+            "client_info": b64json({"uid": oid, "utid": TENANT})})
+        with app.app_context():
+            app.extensions[graph_tokens.OBO_CLIENT].graph_token(user_key, "assertion", ["https://graph.microsoft.com/.default"],
+                                                               tenant_id=TENANT)
+            graph_tokens.signed_in(app, user_key, "Anna@Contoso.com")
+    assert anna.get(f"/api/lookup?activityId={aid}").json["internalMeetingWaitsForSignIn"] is False
+
+    with app.app_context():
+        Worker(app, worker_graph, schedule=()).run(once=True)
+    assert waiting_jobs(app) == []
+    assert live_internal_meetings(fake, "anna@contoso.com") == {str(aid): 1}
+    assert {r.token for r in fake.requests} == {"annas-graph-token"}
+    worker_graph.close()

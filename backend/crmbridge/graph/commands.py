@@ -38,9 +38,9 @@ def _missing(exc: GraphAuthError) -> str:
     return f"Graph refused the app's token ({exc.status} {exc.code})"
 
 
-def _background(app: Flask) -> GraphClient:
+def _background(app: Flask, *, every_mailbox: bool = True) -> GraphClient:
     try:
-        return graph_setup.background_client(app)
+        return graph_setup.background_client(app, every_mailbox=every_mailbox)
     except graph_setup.GraphModeRefused as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -56,7 +56,7 @@ def _sync_domains_and_forget(session: Session, graph: GraphClient, app: Flask) -
     return added, removed
 
 
-@click.command("sync", help="Bring internal meetings up to date: run the waiting sync jobs (application mode).")
+@click.command("sync", help="Bring internal meetings up to date: run the waiting sync jobs once.")
 @click.option("--retry-now", is_flag=True, help="Also run jobs still waiting for their retry time.")
 @click.option("--limit", type=int, default=None, help="At most this many activities.")
 @click.option("--all-upcoming", is_flag=True,
@@ -64,7 +64,7 @@ def _sync_domains_and_forget(session: Session, graph: GraphClient, app: Flask) -
 @with_appcontext
 def sync_command(retry_now, limit, all_upcoming):
     app = current_app._get_current_object()
-    graph = _background(app)
+    graph = _background(app, every_mailbox=False)
     with db.standalone_session(app) as session:
         if all_upcoming:
             queued = enqueue_upcoming(session, now())
@@ -153,7 +153,7 @@ def domains_sync():
 
 
 @click.group("worker", invoke_without_command=True,
-             help="Run the outbox and the scheduled Graph jobs continuously (application mode); stop with SIGTERM. "
+             help="Run the outbox and (application mode) the scheduled Graph jobs continuously; stop with SIGTERM. "
                   "Several workers may share a PostgreSQL database; SQLite takes one.")
 @click.option("--once", is_flag=True, help="One round (outbox and due scheduled jobs), then exit.")
 @click.option("--poll", type=float, default=POLL_SECONDS, show_default=True,
@@ -173,7 +173,8 @@ def worker_group(ctx, once, poll, lease):
         if not once:
             _idle_until_stopped()
         return
-    run_worker(app, _background(app), once=once, poll_seconds=poll, lease=timedelta(seconds=lease))
+    run_worker(app, _background(app, every_mailbox=False), once=once, poll_seconds=poll,
+               lease=timedelta(seconds=lease))
 
 
 def _idle_until_stopped() -> None:

@@ -3,8 +3,9 @@
 ``CRMBRIDGE_GRAPH_MODE`` picks the credentials:
 
 - ``off`` (default): no Graph calls at all; everything else works.
-- ``delegated``: API requests call Graph on behalf of the signed-in organizer (on-behalf-of token). Background
-  work (``crmbridge sync``, ``scan``, ``subscriptions``) has no user and is refused.
+- ``delegated``: API requests call Graph on behalf of the signed-in organizer (on-behalf-of token); the worker
+  acts for each organizer with the refresh token in that organizer's token cache. The commands that go through
+  every mailbox (``crmbridge scan``, ``subscriptions``, ``domains sync``) need application mode.
 - ``application``: the app's own token (client credentials), for requests and background work alike.
 
 Tests and benchmarks call ``install`` with a client of their own (a static token against ``responses`` or the
@@ -50,8 +51,7 @@ def init_app(app: Flask) -> GraphWiring:
 def install(app: Flask, client: GraphClient, *, request_client: GraphClient | None = None,
             mode: str = "application") -> GraphWiring:
     """Use these clients instead of the configured ones (tests, benchmarks)."""
-    wiring = GraphWiring(mode=mode, request_client=request_client or client,
-                         background_client=client if mode == "application" else None)
+    wiring = GraphWiring(mode=mode, request_client=request_client or client, background_client=client)
     app.extensions[EXTENSION] = wiring
     return wiring
 
@@ -65,12 +65,14 @@ def request_client(app: Flask) -> GraphClient | None:
     return init_app(app).request_client
 
 
-def background_client(app: Flask) -> GraphClient:
-    """The client for the CLI's background work; raises GraphModeRefused unless in application mode."""
+def background_client(app: Flask, *, every_mailbox: bool = False) -> GraphClient:
+    """The client for work outside a request (the worker, the CLI). ``every_mailbox``: work that goes through
+    every organizer's mailbox or the directory (scans, subscriptions, domains), which only the app's own token can
+    do. Raises GraphModeRefused when the mode cannot do it."""
     wiring = init_app(app)
-    if wiring.background_client is None:
+    if wiring.background_client is None or (every_mailbox and wiring.mode != "application"):
         raise GraphModeRefused(
-            "Background Graph work needs CRMBRIDGE_GRAPH_MODE=application (it is "
+            "This Graph work needs CRMBRIDGE_GRAPH_MODE=application (it is "
             f"'{wiring.mode}'): without a signed-in organizer only the app's own token can reach the mailboxes."
         )
     return wiring.background_client
@@ -93,8 +95,8 @@ def problems(config) -> list[tuple[bool, str]]:
     if graph_mode == "delegated":
         if not config.get("TOKEN_CACHE_KEY"):
             found.append((True, "delegated mode needs CRMBRIDGE_TOKEN_CACHE_KEY (on-behalf-of token caches)."))
-        found.append((False, "delegated mode: `crmbridge sync`, `scan` and `subscriptions` need application mode; "
-                             "only changes made through the API reach the internal meetings."))
+        found.append((False, "delegated mode: `crmbridge scan`, `subscriptions` and `domains sync` need application "
+                             "mode; the worker brings the internal meetings along with each organizer's own token."))
     url = config.get("GRAPH_NOTIFICATION_URL") or ""
     if not url:
         found.append((False, "CRMBRIDGE_GRAPH_NOTIFICATION_URL is not set: no change notifications; drift is "
@@ -162,7 +164,9 @@ def _from_config(config) -> GraphWiring:
     if graph_mode == "delegated":
         in_request = GraphClient(_delegated_token, base_url=base_url, timeout=REQUEST_TIMEOUT,
                                  max_retries=REQUEST_RETRIES, retry_after_cap=cap)
-        return GraphWiring(graph_mode, in_request, None)
+        # The worker acts for each organizer with the refresh token in their own cache.
+        background = GraphClient(_organizer_token, base_url=base_url, retry_after_cap=cap)
+        return GraphWiring(graph_mode, in_request, background)
     return GraphWiring("off", None, None)
 
 
@@ -170,6 +174,12 @@ def _application_token(mailbox: str) -> str:
     from ..auth.graph_tokens import app_graph_token
 
     return app_graph_token()
+
+
+def _organizer_token(mailbox: str) -> str:
+    from ..auth.graph_tokens import graph_token_for_organizer
+
+    return graph_token_for_organizer(mailbox, list(SCOPES))
 
 
 def _delegated_token(mailbox: str) -> str:

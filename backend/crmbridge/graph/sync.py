@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 from tzlocal.windows_tz import tz_win
 
 from .. import store
+from ..auth.obo import SignInNeeded
 from ..domain.activity import Activity, Status
 from ..domain.addresses import address_key
 from ..domain.classification import Kind, OrgDomains, classify
@@ -69,6 +70,8 @@ LEASE = timedelta(minutes=5)
 KEEP_DONE = timedelta(days=7)
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 3600
+SIGN_IN_NEEDED = "sign-in needed"
+SIGN_IN_WAIT = timedelta(days=1)  # the organizer's next sign-in releases the job sooner
 
 
 @dataclass(frozen=True)
@@ -363,6 +366,9 @@ def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, act
         attempts = session.scalar(select(SyncJobRow.attempts).where(SyncJobRow.claimed_by == token).limit(1)) or 1
         delay = retry_delay(attempts)
         described = describe(exc)
+        if isinstance(exc, SignInNeeded):
+            # Delegated mode: no token of the organizer's until they sign in again (which releases the job).
+            delay, described = SIGN_IN_WAIT, f"{SIGN_IN_NEEDED}: {exc.error}"
         session.execute(
             update(SyncJobRow).where(SyncJobRow.claimed_by == token)
             .values(claimed_by=None, next_attempt_at=at + delay, last_error=described[:255], updated_at=at)
@@ -393,6 +399,26 @@ def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, act
     session.commit()
     report.count(action)
     return report
+
+
+def release_waiting_for_sign_in(session: Session, organizer_key: str) -> int:
+    """The organizer signed in: their jobs that waited for it are due now. Returns how many."""
+    ids = select(ActivityRow.id).where(ActivityRow.organizer_key == organizer_key)
+    released = session.execute(
+        update(SyncJobRow)
+        .where(SyncJobRow.done.is_(False), SyncJobRow.claimed_by.is_(None),
+               SyncJobRow.last_error.startswith(SIGN_IN_NEEDED), SyncJobRow.activity_id.in_(ids))
+        .values(next_attempt_at=now()).execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return released
+
+
+def waiting_for_sign_in(session: Session, activity_id: int) -> bool:
+    """Whether the activity's internal meeting waits for its organizer to sign in (delegated mode)."""
+    return session.scalar(select(SyncJobRow.id).where(
+        SyncJobRow.activity_id == activity_id, SyncJobRow.done.is_(False), SyncJobRow.next_attempt_at > now(),
+        SyncJobRow.last_error.startswith(SIGN_IN_NEEDED)).limit(1)) is not None
 
 
 def describe(exc: BaseException) -> str:

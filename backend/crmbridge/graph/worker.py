@@ -16,6 +16,10 @@ PostgreSQL drops a session's advisory locks when its connection ends, so a kille
 SQLite has one writer: one worker per database, and a second one is refused (a lock file beside the database).
 
 SIGTERM (or Ctrl-C) stops a worker gracefully: it finishes the activity it is on and claims nothing more.
+
+In delegated mode the worker runs the outbox with each organizer's own token, refreshed from their token cache;
+without one the job waits for the organizer's next sign-in (``sync.SIGN_IN_NEEDED``). The scheduled jobs need
+application mode.
 """
 
 from __future__ import annotations
@@ -147,7 +151,7 @@ class Scheduled:
     name: str
     every: timedelta
     run: Callable[[Session, GraphClient, Flask, Locks], str]  # returns a summary line; raises on failure
-    enabled: Callable[[Flask], bool] = lambda app: True
+    enabled: Callable[[Flask], bool] = lambda app: _application(app)
 
 
 def _scan(full: bool) -> Callable[[Session, GraphClient, Flask, Locks], str]:
@@ -200,7 +204,8 @@ SCHEDULE = (
     Scheduled("full-scan", timedelta(days=1), _scan(full=True)),
     # Subscriptions on Outlook events last at most 10,080 minutes; twice a day leaves room for failures.
     Scheduled("subscriptions", timedelta(hours=12), _renew,
-              enabled=lambda app: bool(app.config["GRAPH_NOTIFICATION_URL"] and app.config["GRAPH_CLIENT_STATE"])),
+              enabled=lambda app: _application(app) and bool(app.config["GRAPH_NOTIFICATION_URL"]
+                                                             and app.config["GRAPH_CLIENT_STATE"])),
     Scheduled("domains", timedelta(days=1), _domains),
 )
 
@@ -292,6 +297,13 @@ class Worker:
         finally:
             locks.close()
         return self.report
+
+
+def _application(app: Flask) -> bool:
+    """Scans, renewals and the domain refresh go through every mailbox: the app's own token only."""
+    from . import setup as graph_setup
+
+    return graph_setup.mode(app) == "application"
 
 
 def _org(session: Session, app: Flask):

@@ -1,5 +1,6 @@
 """The worker's scheduled jobs: when each last ran, how it ended and when it runs next, shared by every worker so
-that a job runs once per period however many workers there are
+that a job runs once per period however many workers there are; and whose mailbox each token cache is, so that in
+delegated mode a worker finds the organizer's cache
 
 Revision ID: 0011
 Revises: 0010
@@ -25,7 +26,13 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("run_by", sa.String(length=64), nullable=True),
     )
+    with op.batch_alter_table("token_caches") as batch:
+        batch.add_column(sa.Column("mailbox", sa.String(length=254), nullable=True))
+        batch.create_index("ix_token_caches_mailbox", ["mailbox"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("token_caches") as batch:
+        batch.drop_index("ix_token_caches_mailbox")
+        batch.drop_column("mailbox")
     op.drop_table("scheduled_runs")
