@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     domains_group.add_command(graph_cli.domains_sync)
     for command in (db_group, seed_demo, serve, dev_token, domains_group, manifest, devcert.command,
                     doctor.command, graph_cli.sync_command, graph_cli.scan_command, graph_cli.subscriptions_group,
-                    graph_cli.worker_group):
+                    graph_cli.worker_group, graph_cli.verify_tenant):
         app.cli.add_command(command)
 
 

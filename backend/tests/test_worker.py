@@ -295,3 +295,32 @@ def test_in_delegated_mode_the_worker_waits_for_the_organizers_sign_in_and_the_p
     assert live_internal_meetings(fake, "anna@contoso.com") == {str(aid): 1}
     assert {r.token for r in fake.requests} == {"annas-graph-token"}
     worker_graph.close()
+
+
+# crmbridge verify-tenant, against the fake Graph -----------------------------------------------------------------
+
+
+def test_verify_tenant_passes_against_a_graph_that_behaves_as_documented_and_leaves_nothing(app, fake, runner):
+    fake.rooms = {"harbour-room@contoso.com"}
+    result = runner.invoke(args=["verify-tenant", "--mailbox", "test@contoso.com",
+                                 "--room", "harbour-room@contoso.com"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        "pass  permission Organization.Read.All (domains)", "pass  create an internal meeting (Calendars.ReadWrite)",
+        "pass  transactionId", "pass  immutable ids", "pass  notes update", "pass  all-day meeting",
+        "pass  room booking", "pass  delta round", "pass  cancel", "pass  clean up"]
+    assert "room answered accepted" in result.output
+    assert fake.events("test@contoso.com") == []
+    assert {m.to for m in fake.mails} <= {"harbour-room@contoso.com"}  # no person was mailed
+
+
+def test_verify_tenant_names_the_permission_graph_refused(app, fake, runner):
+    fake.missing_permissions = {"Organization.Read.All"}
+    result = runner.invoke(args=["verify-tenant", "--mailbox", "test@contoso.com"])
+
+    assert result.exit_code == 1
+    assert "FAIL  permission Organization.Read.All (domains): 403 Authorization_RequestDenied" in result.output
+    assert "skip  room booking: the room answers: not run" in result.output
+    assert fake.events("test@contoso.com") == []

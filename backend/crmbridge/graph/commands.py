@@ -215,3 +215,23 @@ def worker_status():
     with db.standalone_session(current_app._get_current_object()) as session:
         for line in status_lines(session, now()):
             click.echo(line)
+
+
+@click.command("verify-tenant", help="Try the Graph behaviour crmbridge relies on against this tenant with a test "
+                                     "mailbox; prints pass or fail per assumption and deletes what it made.")
+@click.option("--mailbox", required=True, help="A test mailbox in the tenant (nobody is invited).")
+@click.option("--room", default=None, help="A room mailbox to try a booking with (left out: not run).")
+@with_appcontext
+def verify_tenant(mailbox, room):
+    from .verify import Verification
+
+    app = current_app._get_current_object()
+    graph = _background(app, every_mailbox=False)
+    checks = Verification(graph, mailbox, mode=graph_setup.mode(app), room=room).run()
+    for check in checks:
+        verdict = {True: "pass", False: "FAIL", None: "skip"}[check.passed]
+        click.echo(f"{verdict:4}  {check.name}: {check.answer}")
+    failed = [check for check in checks if check.passed is False]
+    click.echo(f"{len(checks) - len(failed)} of {len(checks)} checks did not fail.")
+    if failed:
+        raise SystemExit(1)
