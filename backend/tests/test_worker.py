@@ -29,7 +29,7 @@ from crmbridge.models import MeetingLinkRow, ScheduledRunRow, SyncJobRow
 
 WORKER = Path(__file__).with_name("worker_process.py")
 DAY = (datetime.now(UTC) + timedelta(days=5)).replace(hour=8, minute=0, second=0, microsecond=0)
-PATIENCE = 120  # seconds a test waits for workers before it fails (a guard against hanging, not a measurement)
+PATIENCE = 300  # seconds a test waits for workers before it fails (a guard against hanging, not a measurement)
 
 
 def upcoming(n: int, **overrides) -> dict:
@@ -48,11 +48,17 @@ def waiting_jobs(app) -> list[SyncJobRow]:
         return list(session.query(SyncJobRow).filter_by(done=False).all())
 
 
-def wait_until(condition, what: str) -> None:
+def wait_until(condition, what: str, workers: list[subprocess.Popen]) -> None:
+    """Wait for ``condition``; on giving up (or a worker dying), stop the workers and fail with their output."""
     deadline = time.monotonic() + PATIENCE
     while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting: {what}")
+        if time.monotonic() > deadline or any(worker.poll() is not None for worker in workers):
+            outputs = []
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.kill()
+                outputs.append(worker.communicate()[1])
+            pytest.fail(f"gave up waiting: {what}; the workers said: {outputs}")
         time.sleep(0.2)
 
 
@@ -173,7 +179,7 @@ def test_a_worker_killed_mid_create_loses_no_job_and_the_meeting_is_created_once
     fake.hold_creates()
     first = start_worker(app, fake.base_url, lease_seconds=1)
     try:
-        wait_until(fake.create_arrived.is_set, "the first worker's create")
+        wait_until(fake.create_arrived.is_set, "the first worker's create", [first])
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=PATIENCE)
     finally:
@@ -182,7 +188,8 @@ def test_a_worker_killed_mid_create_loses_no_job_and_the_meeting_is_created_once
 
     second = start_worker(app, fake.base_url, lease_seconds=1)
     try:
-        wait_until(lambda: not waiting_jobs(app), "the second worker to finish the job after the lease ran out")
+        wait_until(lambda: not waiting_jobs(app), "the second worker to finish the job after the lease ran out",
+                   [second])
     finally:
         stop_all([second])
     assert live_internal_meetings(fake, "anna@contoso.com") == {str(activity_id): 1}
@@ -198,7 +205,7 @@ def test_sigterm_lets_a_worker_finish_the_current_job_and_claim_no_more(app, ann
     fake.hold_creates()
     worker = start_worker(app, fake.base_url)
     try:
-        wait_until(fake.create_arrived.is_set, "the worker's first create")
+        wait_until(fake.create_arrived.is_set, "the worker's first create", [worker])
         worker.send_signal(signal.SIGTERM)
     finally:
         fake.release_creates()
@@ -230,7 +237,7 @@ def test_three_workers_on_one_postgresql_never_run_a_job_twice_nor_crowd_a_mailb
 
     workers = [start_worker(app, fake.base_url) for _ in range(3)]
     try:
-        wait_until(lambda: not waiting_jobs(app), "the workers to empty the outbox")
+        wait_until(lambda: not waiting_jobs(app), "the workers to empty the outbox", workers)
     finally:
         outputs = stop_all(workers)
 
