@@ -7,8 +7,9 @@ from conftest import Api, activity_json, token_for
 from fake_graph import start_fake_graph
 from sqlalchemy import select
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.graph import GraphClient
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import ActivityEventRow, ActivityRow, IdempotencyKeyRow, MeetingLinkRow
 
 ROLE = "Activities.ReadWrite.All"

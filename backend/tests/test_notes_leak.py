@@ -13,13 +13,14 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from conftest import activity_json
+from conftest import activity_json, worker_round
 from fake_graph import start_fake_graph
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
 from crmbridge.domain.outsiders import outsiders
 from crmbridge.graph import GraphClient
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import MeetingLinkRow
 
 MAILBOX = "anna@contoso.com"
@@ -52,6 +53,7 @@ def create(anna, **fields):
     response = anna.post("/api/activities", json=activity_json(start=START.isoformat(), end=END.isoformat(),
                                                                **fields))
     assert response.status_code == 201, response.json
+    worker_round(anna.client.application)
     return response.json["id"], response.headers["ETag"]
 
 
@@ -63,7 +65,8 @@ def edit_notes(anna, aid, etag, times, runner):
         assert response.status_code == 200, response.json
         etag = response.headers["ETag"]
         notes.append(text)
-        runner.invoke(args=["sync", "--retry-now"])  # whatever the in-request sync left, the worker tries
+        worker_round(anna.client.application)
+        runner.invoke(args=["sync", "--retry-now"])  # and what waits for a retry is tried at once
     return notes, etag
 
 
