@@ -19,6 +19,7 @@ import responses
 import sqlalchemy as sa
 from conftest import Api, activity_json, token_for
 from fake_graph import start_fake_graph
+from webhook_receiver import Receiver, serve
 
 from crmbridge import db
 from crmbridge.graph import GraphClient
@@ -141,6 +142,27 @@ def test_one_worker_round_creates_the_internal_meeting_and_runs_each_scheduled_j
         runs = {row.name: row for row in session.query(ScheduledRunRow).all()}
     assert set(runs) == {"incremental-scan", "full-scan", "domains"}  # no subscriptions without a URL
     assert all(row.last_error is None and row.next_run_at > datetime.now(UTC) for row in runs.values())
+
+
+def test_a_worker_round_sends_the_webhook_deliveries_of_the_change_and_of_its_internal_meeting(app, client, fake):
+    hooks = Receiver()
+    hooks.url, stop = serve(hooks)
+    try:
+        crm = Api(client, token_for(app, "crm-sync@contoso.com", ("Activities.ReadWrite.All",)))
+        endpoint = crm.post("/api/webhooks", json={"url": hooks.url})
+        assert endpoint.status_code == 201, endpoint.json
+        hooks.secret = endpoint.json["secret"]
+        put = crm.put("/api/activities/by-external-id/crm/W-1", json=upcoming(4, organizerEmail="anna@contoso.com"))
+        assert put.status_code == 201, put.json
+
+        Worker(app, graph_setup.background_client(app), schedule=()).run(once=True)
+
+        assert live_internal_meetings(fake, "anna@contoso.com") == {str(put.json["id"]): 1}
+        feed = [item["id"] for item in crm.get("/api/changes?limit=500").json["items"]]
+        assert feed and sorted(hooks.acknowledged) == sorted(feed)
+        assert hooks.bad_signatures == 0
+    finally:
+        stop()
 
 
 def test_a_job_that_keeps_failing_backs_off_and_shows_its_error_and_next_attempt(app, anna, fake, runner):
