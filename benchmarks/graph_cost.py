@@ -7,11 +7,15 @@ linked (1,000 events in the calendar). The script runs, against the fake Graph s
 - a full scan: one ``calendarView/delta`` round over the window (100 events per page) plus ``$batch`` reads of
   linked meetings the round did not show;
 - an incremental scan after 10 external meetings changed in Outlook (moved or answered);
-- an incremental scan with no change.
+- an incremental scan with no change;
+- an incremental scan after ``--cancelled`` external meetings were cancelled in Outlook: delta reports them as
+  ``@removed``, so each is read by id through ``$batch``. Outlook runs at most 4 requests per mailbox at a time,
+  inside a batch too, and the fake answers the rest 429 ``MailboxConcurrency`` (DESIGN 8), so the client sends 4
+  per batch; the same scan with 20 per batch is measured for comparison (its refused items are sent again).
 
 Goals: a full scan needs at most 1/20 of the naive requests; an incremental scan with no change needs 1.
 
-    .venv/bin/python benchmarks/graph_cost.py [--meetings 500] [--changed 10]
+    .venv/bin/python benchmarks/graph_cost.py [--meetings 500] [--changed 10] [--cancelled 40]
 """
 
 import argparse
@@ -27,9 +31,10 @@ sys.path.insert(0, str(ROOT / "backend" / "tests"))  # the fake Graph server liv
 
 from fake_graph import start_fake_graph  # noqa: E402
 
-from crmbridge import create_app, db, drift_watch, migrations, store  # noqa: E402
-from crmbridge.graph import GraphClient  # noqa: E402
-from crmbridge.linking import link_properties  # noqa: E402
+from crmbridge import create_app, db, migrations, store  # noqa: E402
+from crmbridge.graph import GraphClient, drift_watch  # noqa: E402
+from crmbridge.graph import client as client_module  # noqa: E402
+from crmbridge.graph.linking import link_properties  # noqa: E402
 from crmbridge.models import ActivityRow, MeetingLinkRow, ParticipantRow  # noqa: E402
 
 ORGANIZER = "olivia@contoso.com"
@@ -84,6 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meetings", type=int, default=500)
     parser.add_argument("--changed", type=int, default=10)
+    parser.add_argument("--cancelled", type=int, default=40)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -91,8 +97,8 @@ def main() -> None:
         app = create_app({"TESTING": True, "DATABASE_URL": url, "ORG_DOMAINS": ["contoso.com"],
                           "SECRET_KEY": "benchmark-secret-key"})
         migrations.upgrade(url)
-        base_url, fake, stop = start_fake_graph(seed=1, domains=("contoso.com",))
-        graph = GraphClient(lambda mailbox: "benchmark-token", base_url=base_url)
+        base_url, fake, stop = start_fake_graph(seed=1, domains=("contoso.com",), batch_retry_after="0")
+        graph = GraphClient(lambda mailbox: "benchmark-token", base_url=base_url, max_retries=8)
         try:
             now = datetime.now(UTC)
             first_day = (now + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -118,6 +124,22 @@ def main() -> None:
             later = now + timedelta(minutes=10)
             changed, changed_seconds, changed_stats = counted(graph, lambda: scan(False, later))
             quiet, quiet_seconds, _ = counted(graph, lambda: scan(False, later + timedelta(minutes=10)))
+
+            def cancel_and_scan(batch_size: int, offset: int, at: datetime):
+                for event_id in externals[offset: offset + args.cancelled]:
+                    fake.outlook_cancel(ORGANIZER, event_id)
+                client_module.MAILBOX_BATCH_LIMIT = batch_size
+                try:
+                    return counted(graph, lambda: scan(False, at))
+                finally:
+                    client_module.MAILBOX_BATCH_LIMIT = 4
+
+            start = args.changed
+            cancelled4, cancelled4_seconds, cancelled4_stats = cancel_and_scan(4, start, later + timedelta(minutes=20))
+            refused_before = sum(r.status == 429 for r in fake.requests)
+            cancelled20, cancelled20_seconds, cancelled20_stats = cancel_and_scan(
+                20, start + args.cancelled, later + timedelta(minutes=30))
+            refused20 = sum(r.status == 429 for r in fake.requests) - refused_before
         finally:
             graph.close()
             stop()
@@ -126,6 +148,8 @@ def main() -> None:
     assert full_stats.checked == args.meetings, full_stats
     assert changed_stats.checked == args.changed, changed_stats
     assert changed_stats.drifted == (args.changed + 1) // 2 and changed_stats.rsvp_changed == args.changed // 2
+    assert cancelled4_stats.checked == cancelled20_stats.checked == args.cancelled, (cancelled4_stats,
+                                                                                     cancelled20_stats)
 
     print(f"Graph requests for one organizer with {args.meetings} linked meetings in a {WINDOW_DAYS}-day window "
           f"({events} events with the internal meetings), fake Graph server, no faults:")
@@ -136,6 +160,10 @@ def main() -> None:
         (f"incremental scan, {args.changed} meetings changed ({changed_stats.drifted} drifted, "
          f"{changed_stats.rsvp_changed} RSVPs)", changed, changed_seconds, ""),
         ("incremental scan, nothing changed", quiet, quiet_seconds, "goal: 1 request"),
+        (f"incremental scan, {args.cancelled} cancelled: $batch 4 per request", cancelled4, cancelled4_seconds,
+         "what the client does"),
+        (f"incremental scan, {args.cancelled} cancelled: $batch 20 per request", cancelled20, cancelled20_seconds,
+         f"{refused20} items refused 429 MailboxConcurrency and sent again"),
     ]
     for label, requests, seconds, goal in rows:
         ratio = f"{requests / naive:.3f} of naive (1/{naive / requests:.0f})" if requests else "0 of naive"

@@ -7,8 +7,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import db, devcert, doctor, graph_cli, migrations
+from . import db, devcert, doctor, migrations
 from .api.common import forget_org_domains
+from .graph import commands as graph_cli
 from .integration import cli as integration_cli
 
 
@@ -16,7 +17,7 @@ def init_app(app: Flask) -> None:
     domains_group.add_command(graph_cli.domains_sync)
     for command in (db_group, seed_demo, serve, dev_token, domains_group, manifest, devcert.command,
                     doctor.command, graph_cli.sync_command, graph_cli.scan_command, graph_cli.subscriptions_group,
-                    *integration_cli.COMMANDS):
+                    graph_cli.worker_group, graph_cli.verify_tenant, *integration_cli.COMMANDS):
         app.cli.add_command(command)
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 MODES = ("development", "test", "production")
 GRAPH_MODES = ("off", "delegated", "application")
+ROOM_BOOKINGS = ("internal", "external")
 
 
 class ConfigError(RuntimeError):
@@ -152,6 +153,10 @@ def from_environment(env: Mapping[str, str], instance_path: str, test_mode: bool
         "GRAPH_NOTIFICATION_URL": env.get("CRMBRIDGE_GRAPH_NOTIFICATION_URL", "").strip(),
         "GRAPH_CLIENT_STATE": env.get("CRMBRIDGE_GRAPH_CLIENT_STATE", "").strip(),
         "SCAN_WINDOW_DAYS": _int(env, "CRMBRIDGE_SCAN_WINDOW_DAYS", 60),
+        "ROOM_BOOKING": env.get("CRMBRIDGE_ROOM_BOOKING", "").strip().lower() or "internal",
+        "NOTES_COALESCE_SECONDS": _int(env, "CRMBRIDGE_NOTES_COALESCE_SECONDS", 300),
+        "NOTES_ONLY_UPDATES": _flag(env.get("CRMBRIDGE_NOTES_ONLY_UPDATES"), default=True),
+        "GRAPH_RETRY_AFTER_CAP": _int(env, "CRMBRIDGE_GRAPH_RETRY_AFTER_CAP", 60),
         "WEBHOOK_TIMEOUT_SECONDS": _int(env, "CRMBRIDGE_WEBHOOK_TIMEOUT_SECONDS", 10),
         "AUDIT_RETENTION_DAYS": _int(env, "CRMBRIDGE_AUDIT_RETENTION_DAYS", 365),
         "NOTES_RETENTION_DAYS": _int(env, "CRMBRIDGE_NOTES_RETENTION_DAYS", 0),
@@ -174,6 +179,8 @@ def check(config: Mapping) -> None:
         raise ConfigError("CRMBRIDGE_SECRET_KEY is not set.")
     if config.get("GRAPH_MODE", "off") not in GRAPH_MODES:
         raise ConfigError(f"CRMBRIDGE_GRAPH_MODE must be one of {', '.join(GRAPH_MODES)}.")
+    if config.get("ROOM_BOOKING", "internal") not in ROOM_BOOKINGS:
+        raise ConfigError(f"CRMBRIDGE_ROOM_BOOKING must be one of {', '.join(ROOM_BOOKINGS)}.")
     if len(config.get("GRAPH_CLIENT_STATE", "")) > 128:
         raise ConfigError("CRMBRIDGE_GRAPH_CLIENT_STATE is longer than the 128 characters Graph accepts.")
     missing = [name for name, key in (("CRMBRIDGE_ENTRA_CLIENT_ID", "ENTRA_CLIENT_ID"),

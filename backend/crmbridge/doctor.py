@@ -162,6 +162,9 @@ def entra_app_id_uri(config):
 @check
 def on_behalf_of(config):
     secret, key = bool(config.get("ENTRA_CLIENT_SECRET")), bool(config.get("TOKEN_CACHE_KEY"))
+    if config.get("GRAPH_MODE") == "application":
+        # The app's own token reaches the mailboxes; no user token is exchanged or cached.
+        return Finding(OK, "on-behalf-of", "not used in application mode (CRMBRIDGE_TOKEN_CACHE_KEY is not needed)")
     if secret and key:
         return Finding(OK, "on-behalf-of", "client secret and token cache key are set")
     if not secret and not key:
@@ -205,17 +208,19 @@ def proxy(config):
 
 @check
 def microsoft_graph(config):
-    from .graph_setup import problems
+    from .graph.setup import permissions_needed, problems
 
     mode = config.get("GRAPH_MODE", "off")
     if mode == "off":
         return Finding(OK, "Microsoft Graph", "off (CRMBRIDGE_GRAPH_MODE): no internal meeting sync and no drift "
                                               "watch; set it to application (or delegated) to turn them on.")
     found = problems(config)
+    needs = f" It {permissions_needed(mode)}."
     if not found:
-        return Finding(OK, "Microsoft Graph", f"{mode} mode; notifications to {config['GRAPH_NOTIFICATION_URL']}")
+        return Finding(OK, "Microsoft Graph", f"{mode} mode; notifications to {config['GRAPH_NOTIFICATION_URL']}."
+                       + needs)
     level = MISSING if any(required for required, _ in found) else ADVICE
-    return Finding(level, "Microsoft Graph", f"{mode} mode: " + " ".join(text for _, text in found))
+    return Finding(level, "Microsoft Graph", f"{mode} mode: " + " ".join(text for _, text in found) + needs)
 
 
 def _configuration() -> tuple[Mapping[str, Any] | None, str | None]:
@@ -233,14 +238,44 @@ def _configuration() -> tuple[Mapping[str, Any] | None, str | None]:
             return None, str(refused)
 
 
+def graph_permissions(token_for_app: Callable[[], str], mode: str) -> Finding:
+    """Which of the permissions the Graph mode needs the app's token holds (application mode only: a delegated
+    token needs a signed-in user)."""
+    from .graph.setup import granted_roles, permission_problems
+
+    if mode != "application":
+        return Finding(ADVICE, "Graph permissions", f"checked only in application mode (it is {mode}).")
+    try:
+        granted = granted_roles(token_for_app())
+    except Exception as exc:  # Entra refused or did not answer: say so, the other findings stand
+        return Finding(MISSING, "Graph permissions", f"no app token from Microsoft Entra ID: {exc}")
+    problems = permission_problems(mode, granted)
+    if not problems:
+        return Finding(OK, "Graph permissions", "granted: " + ", ".join(sorted(granted)))
+    level = MISSING if any(required for required, _ in problems) else ADVICE
+    return Finding(level, "Graph permissions", " ".join(text for _, text in problems))
+
+
+def _app_token_from_loaded_app() -> str:
+    from .auth.graph_tokens import app_graph_token
+
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        return app_graph_token()
+
+
 @click.command("doctor", help="Check the configuration and say what is missing for the current mode.")
+@click.option("--graph", "check_graph", is_flag=True,
+              help="Also ask Microsoft Entra ID for the app's token and check its Graph permissions.")
 @click.pass_context
-def command(ctx: click.Context):
+def command(ctx: click.Context, check_graph: bool = False):
     config, unreadable = _configuration()
     if config is None:
         click.echo(f"{MISSING:8} configuration  {unreadable}")
         ctx.exit(1)
     findings = run(config)
+    if check_graph:
+        findings.append(graph_permissions(_app_token_from_loaded_app, config.get("GRAPH_MODE", "off")))
     width = max(len(finding.topic) for finding in findings)
     for finding in findings:
         click.echo(f"{finding.level:8} {finding.topic:{width}}  {finding.text}")

@@ -143,6 +143,7 @@ class TokenCacheRow(Base):
 
     user_key: Mapped[str] = mapped_column(String(128), primary_key=True)
     blob: Mapped[str] = mapped_column(Text)
+    mailbox: Mapped[str | None] = mapped_column(String(254), index=True)  # the user's address (organizer_key)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
 
@@ -182,6 +183,10 @@ class InternalMeetingSyncRow(Base):
     field_hashes: Mapped[str] = mapped_column(Text, default="{}")
     synced_version: Mapped[int | None] = mapped_column(Integer)
     synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Migration 0010: why the meeting holds older notes than the CRM (online-meeting, notes-only-off), and each
+    # room's answer to the booking, as JSON {address: response}.
+    notes_held: Mapped[str | None] = mapped_column(String(32))
+    room_responses: Mapped[str | None] = mapped_column(Text)
 
 
 class ExternalMeetingCheckRow(Base):
@@ -258,6 +263,22 @@ class GraphNotificationRow(Base):
     )
 
 
+# The worker (migration 0011) ----------------------------------------------------------------------------------------
+
+
+class ScheduledRunRow(Base):
+    """One of the worker's scheduled jobs (incremental scan, full scan, subscription renewal, domain refresh):
+    shared by every worker, so each period's run happens once."""
+
+    __tablename__ = "scheduled_runs"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(255))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    run_by: Mapped[str | None] = mapped_column(String(64))
 # The CRM integration contract (migration 0015) -------------------------------------------------------------------
 # Every row carries its tenant; ``integration.tenancy`` scopes every query by the caller's.
 

@@ -245,6 +245,20 @@ class LookupIn(LookupQuery):
     snapshot = fields.Dict()
 
 
+class InternalNotesOut(Schema):
+    in_meeting = fields.Boolean(data_key="inMeeting", metadata={
+        "description": "false: the internal meeting holds older notes than the CRM; show the CRM's."})
+    reason = fields.String(allow_none=True, metadata={
+        "description": "online-meeting (its body is never rewritten: that would lose the join link), "
+                       "notes-only-off (CRMBRIDGE_NOTES_ONLY_UPDATES=off), waiting (coalescing or not yet written)"})
+
+
+class RoomOut(Schema):
+    email = fields.String()
+    response = fields.String(metadata={"description": "Graph's answer: accepted, declined, none, ..."})
+    meeting = fields.String(metadata={"description": "internal or external: the meeting that books the room"})
+
+
 class LookupOut(Schema):
     activity = fields.Nested(PaneActivityOut)
     etag = fields.String()
@@ -257,6 +271,13 @@ class LookupOut(Schema):
     can_prepare_appointment = fields.Boolean(data_key="canPrepareAppointment", metadata={
         "description": "Whether this server can put the customer appointment (no attendees) into the organizer's "
                        "calendar: POST /api/activities/{id}/customer-appointment."})
+    internal_notes = fields.Nested(InternalNotesOut, data_key="internalNotes", allow_none=True, metadata={
+        "description": "Whether the internal meeting holds the CRM's current notes (not the notes themselves: "
+                       "GET /api/activities/{id} has them); null before it is synced."})
+    rooms = fields.List(fields.Nested(RoomOut), metadata={"description": "Each booked room's answer."})
+    waiting_for_sign_in = fields.Boolean(data_key="internalMeetingWaitsForSignIn", metadata={
+        "description": "Delegated mode: the internal meeting's changes wait until the organizer signs in again "
+                       "(the server has no usable token of theirs); opening the pane signed in releases them."})
 
 
 class CustomerAppointmentOut(Schema):

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import store, sync
+from . import store
 from .auth.caller import INTEGRATION_ROLE, Caller
 from .domain.activity import Activity, ClassifiedParticipant, Status, checked, parse_participants
 from .domain.classification import OrgDomains
@@ -19,7 +19,7 @@ from .domain.graph_event import read_graph_event
 from .domain.meeting_state import external_state
 from .domain.outsiders import outsiders
 from .domain.reconcile import take_outlook
-from .graph import GraphClient
+from .graph import GraphClient, sync
 from .integration import events, tenancy
 from .models import ActivityRow, MeetingLinkRow, now
 
@@ -47,6 +47,9 @@ class LookupView:
     internal_meeting: MeetingLinkRow | None
     drift: Drift | None
     can_prepare_appointment: bool = False
+    internal_notes: dict | None = None
+    rooms: tuple[dict, ...] = ()
+    waiting_for_sign_in: bool = False
 
 
 def etag_for(version: int) -> str:
@@ -188,8 +191,9 @@ def update_activity(session: Session, caller: Caller, activity_id: int, expected
     return view(_save(session, row, expected_version, current, updated, caller), org)
 
 
-def draft_for(session: Session, caller: Caller, activity_id: int, org: OrgDomains) -> ExternalDraft:
-    return external_draft(store.to_domain(_row(session, caller, activity_id)), org)
+def draft_for(session: Session, caller: Caller, activity_id: int, org: OrgDomains, *,
+              book_rooms: bool = True) -> ExternalDraft:
+    return external_draft(store.to_domain(_row(session, caller, activity_id)), org, book_rooms=book_rooms)
 
 
 def drift_for(session: Session, caller: Caller, activity_id: int, event: dict, org: OrgDomains) -> Drift:
@@ -347,5 +351,7 @@ def _lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> L
         drift = compute_drift(activity, read_graph_event(query["snapshot"]), org)
     state = external_state(activity, org, external.state if external else None, drift)
     return LookupView(replace(view(activity, org), external_state=state.value), etag_for(activity.version), meeting,
-                      state.value, external,
-                      links.get("internal"), drift)
+                      state.value, external, links.get("internal"), drift,
+                      internal_notes=sync.notes_in_meeting(session, activity),
+                      rooms=tuple(sync.room_answers(session, activity.id)),
+                      waiting_for_sign_in=sync.waiting_for_sign_in(session, activity.id))

@@ -94,13 +94,19 @@ def ews_to_rest(item_id: str) -> str:
     return item_id.replace("/", "-").replace("+", "_")
 
 
+def rest_to_ews(rest_id: str) -> str:
+    """The inverse of ``ews_to_rest``."""
+    return rest_id.replace("-", "/").replace("_", "+")
+
+
 def find_link(session: Session, *, item_id: str | None = None, rest_id: str | None = None,
               ical_uid: str | None = None) -> MeetingLinkRow | None:
     if item_id:
         condition = or_(MeetingLinkRow.ews_item_id == item_id,
                         MeetingLinkRow.graph_event_id.in_({item_id, ews_to_rest(item_id)}))
     elif rest_id:
-        condition = MeetingLinkRow.graph_event_id == rest_id
+        # A link whose immutable id was learnt keeps the Office.js id in its EWS form (graph.linking.learn_ids).
+        condition = or_(MeetingLinkRow.graph_event_id == rest_id, MeetingLinkRow.ews_item_id == rest_to_ews(rest_id))
     elif ical_uid:
         condition = MeetingLinkRow.ical_uid == ical_uid
     else:

@@ -1,6 +1,6 @@
 """Each user's msal token cache in the ``token_caches`` table, encrypted with CRMBRIDGE_TOKEN_CACHE_KEY."""
 
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,22 @@ class DatabaseTokenCacheStore:
                 session.rollback()
                 session.execute(_update(user_key, blob))
                 session.commit()
+
+
+    def remember_mailbox(self, user_key: str, mailbox: str) -> None:
+        """Note whose mailbox the cache of ``user_key`` serves (a worker looks it up by mailbox)."""
+        with self._sessions() as session:
+            session.execute(update(TokenCacheRow).where(TokenCacheRow.user_key == user_key,
+                                                        or_(TokenCacheRow.mailbox.is_(None),
+                                                            TokenCacheRow.mailbox != mailbox))
+                            .values(mailbox=mailbox))
+            session.commit()
+
+    def user_key_for(self, mailbox: str) -> str | None:
+        """The newest cache of the user whose mailbox is ``mailbox``."""
+        with self._sessions() as session:
+            return session.scalar(select(TokenCacheRow.user_key).where(TokenCacheRow.mailbox == mailbox)
+                                  .order_by(TokenCacheRow.updated_at.desc()).limit(1))
 
 
 def _update(user_key: str, blob: str):

@@ -42,6 +42,39 @@ who caused it: ``api`` (a Graph request) or ``organizer`` (the organizer in Outl
   answers 400 (graph:api-reference/v1.0/api/event-cancel.md).
 - ``DELETE`` of a meeting by its organizer sends the attendees a cancellation
   (graph:api-reference/v1.0/api/event-delete.md).
+
+The platform rules of shared/DESIGN.md 8, each beside the code that applies it and pinned by a test in
+``test_fake_graph.py`` that names the same source:
+
+- All-day events: start and end must be midnight in one time zone (graph:api-reference/v1.0/resources/event.md,
+  ``isAllDay``) and come back floating midnight to midnight in the event's zone, whatever
+  ``Prefer: outlook.timezone`` says (microsoftgraph/microsoft-graph-docs #1802, #6003).
+- Ids: every event has a regular REST id and an immutable id; with ``Prefer: IdType="ImmutableId"`` Graph answers
+  with the immutable one, and a request may name the event by either (graph:concepts/outlook-immutable-id.md).
+  EWS ids (Office.js ``itemId``, with ``/`` and ``+``) are not Graph ids: 400. ``translateExchangeIds``:
+  ``/me/...`` is delegated only, ``/users/{id}/...`` app-only needs ``User.Read.All``
+  (graph:api-reference/v1.0/api/user-translateexchangeids.md).
+- Permissions: each route needs a permission (table ``_PERMISSIONS``); without it Graph answers 403
+  (``Authorization_RequestDenied`` from the directory, ``ErrorAccessDenied`` from Outlook). Every token holds
+  ``GRANTED`` less ``missing_permissions``.
+- Rooms (``rooms``) accept a booking and decline one that overlaps a booking they accepted
+  (Exchange ``Set-CalendarProcessing -AllowConflicts``, default ``$false``).
+- A ``body`` PATCH of an online meeting loses its join information (microsoftgraph/microsoft-graph-docs-contrib
+  #3670, #311): ``onlineMeeting`` becomes null and the join block leaves the body.
+- ``$batch``: at most 20 requests (graph:concepts/json-batching.md); Outlook runs at most 4 per mailbox at a time,
+  the rest answer 429 ``MailboxConcurrency`` with ``Retry-After`` (graph:concepts/throttling-limits.md, Outlook
+  service limits; DESIGN 8). The fake runs the first 4 items per mailbox of each batch and refuses the rest
+  (stricter: Graph may run a fifth once one of the four is done).
+- Recurrence: ``/events`` lists the ``seriesMaster``; ``calendarView`` and delta list its occurrences and
+  exceptions, each with its own ``id`` and ``iCalUId`` (graph:api-reference/v1.0/resources/event.md, ``type``,
+  ``iCalUId``: "different for each occurrence in a recurring series"). Patterns: daily and weekly, ranges
+  numbered and endDate; anything else is refused (stricter).
+- Delta: an initial round begins with an empty page and a nextLink; an expired token answers 410
+  ``SyncStateNotFound`` (graph:api-reference/v1.0/api/event-delta.md; DESIGN 8).
+- Subscriptions on Outlook events last at most 10,080 minutes (graph:api-reference/v1.0/resources/subscription.md);
+  lifecycle notifications (``subscriptionRemoved``, ``missed``, ``reauthorizationRequired``) reach a subscription
+  only if it was created with ``lifecycleNotificationUrl``
+  (graph:concepts/change-notifications-lifecycle-events.md): ``lifecycle_notification`` builds the POST body.
 """
 
 from __future__ import annotations
@@ -87,6 +120,26 @@ _FILTER_RE = re.compile(
 _EXPAND_RE = re.compile(r"^singleValueExtendedProperties\(\$filter=(.*)\)$")
 _EXPAND_ID_RE = re.compile(rf"id eq {_LITERAL}")
 _SUBSCRIPTION_RESOURCE_RE = re.compile(r"^(?:users/[^/]+|me)/events$")
+# graph:api-reference/v1.0/resources/subscription.md, maximum length of subscription per resource type: event.
+SUBSCRIPTION_MAX_MINUTES = 10080
+# graph:concepts/throttling-limits.md (Outlook service limits) and DESIGN 8: 4 concurrent requests per mailbox.
+MAILBOX_CONCURRENCY = 4
+# What an app registration set up as the admin guide says is granted; ``missing_permissions`` takes some away.
+GRANTED = frozenset({"Calendars.ReadWrite", "Organization.Read.All", "User.Read.All"})
+_ID_TYPES = ("ewsId", "restId", "restImmutableEntryId")
+_OCCURRENCE = "_OCC"
+# Which permissions let an app-only token make a request: (method, path pattern, any of these, error code).
+# graph:api-reference/v1.0/api/organization-get.md; user-translateexchangeids.md; event-get.md, event-update.md,
+# user-post-events.md, event-cancel.md, event-delta.md, user-list-calendarview.md; subscription-post-subscriptions.md.
+_READ_CALENDARS = ("Calendars.Read", "Calendars.ReadWrite")
+_PERMISSIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...], str], ...] = (
+    ("GET", ("organization",), ("Organization.Read.All", "Directory.Read.All"), "Authorization_RequestDenied"),
+    ("POST", ("users", "*", "translateExchangeIds"), ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All"),
+     "Authorization_RequestDenied"),
+    ("GET", ("users", "*", "*"), _READ_CALENDARS, "ErrorAccessDenied"),
+    ("*", ("users", "*", "*"), ("Calendars.ReadWrite",), "ErrorAccessDenied"),
+    ("*", ("subscriptions",), _READ_CALENDARS, "ExtensionError"),
+)
 
 
 class _Dropped(ConnectionAbortedError):
@@ -153,6 +206,10 @@ class FakeGraph:
         page_size: int = 10,
         max_page_size: int = 1000,
         require_immutable_ids: bool = True,
+        rooms: Iterable[str] = (),
+        missing_permissions: Iterable[str] = (),
+        delegated_tokens: dict[str, str] | None = None,
+        batch_retry_after: str = "1",
     ) -> None:
         self.fault_rate = fault_rate
         self.faults = tuple(faults)
@@ -165,6 +222,12 @@ class FakeGraph:
         self.page_size = page_size
         self.max_page_size = max_page_size
         self.require_immutable_ids = require_immutable_ids
+        self.rooms = {r.lower() for r in rooms}
+        self.missing_permissions = set(missing_permissions)
+        self.delegated_tokens = dict(delegated_tokens or {})  # token -> the signed-in user's mailbox
+        self.batch_retry_after = batch_retry_after
+        self.join_info_lost: list[str] = []
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # what "now" is for subscription lifetimes
         self.requests: list[RecordedRequest] = []
         self.mails: list[Mail] = []
         self.faults_injected: Counter[str] = Counter()
@@ -177,7 +240,16 @@ class FakeGraph:
         self._ids = 0
         self._delta_floor = 0
         self._items: dict[str, _Item] = {}
+        self._aliases: dict[str, str] = {}  # regular REST id -> immutable id
+        self._exceptions: dict[str, dict[str, dict]] = {}  # series master id -> occurrence id -> changes
         self._subscriptions: dict[str, dict] = {}
+        # Concurrency per mailbox, as the clients send it: requests arrived and not yet answered, and the most seen.
+        self.in_flight_per_mailbox: Counter[str] = Counter()
+        self.max_in_flight_per_mailbox: Counter[str] = Counter()
+        # hold_creates(): every POST .../events waits (before any state change) until release_creates().
+        self._creates_open = threading.Event()
+        self._creates_open.set()
+        self.create_arrived = threading.Event()
 
     # Test helpers: what the organizer or an attendee does in Outlook (not recorded as API requests) ---
 
@@ -192,9 +264,47 @@ class FakeGraph:
             return self._render(item, expand=None)
 
     def outlook_update(self, mailbox: str, event_id: str, changes: dict) -> dict:
-        """The organizer changes the meeting in Outlook and presses Send Update."""
+        """The organizer changes the meeting in Outlook and presses Send Update. Given an occurrence's id, only that
+        occurrence changes (it becomes an exception)."""
         with self._lock:
+            master_id, _, day = event_id.partition(_OCCURRENCE)
+            if day:
+                item = self._live(mailbox, master_id)
+                self._exceptions.setdefault(item.event["id"], {}).setdefault(event_id, {}).update(changes)
+                self._bump(item)
+                occurrence = self._occurrence(item, event_id)
+                if occurrence is None:
+                    raise ValueError(f"no occurrence {event_id}")
+                self._mail(item, "update", self._addresses(item), by="organizer")
+                return occurrence
             return self._render(self._write(self._live(mailbox, event_id), changes, by="organizer"), expand=None)
+
+    def rest_id(self, event_id: str) -> str:
+        """The regular REST id of an event (what Office.js ``convertToRestId`` gives)."""
+        with self._lock:
+            return next(rest for rest, immutable in self._aliases.items() if immutable == event_id)
+
+    def ews_id(self, event_id: str) -> str:
+        """The EWS id of an event (Office.js ``item.itemId``): the REST id with ``/`` and ``+``."""
+        return self.rest_id(event_id).replace("-", "/").replace("_", "+")
+
+    def lifecycle_notification(self, subscription_id: str, event: str) -> dict | None:
+        """The POST body Graph sends to the subscription's ``lifecycleNotificationUrl`` for ``event``, or None when
+        the subscription was created without one (graph:concepts/change-notifications-lifecycle-events.md).
+        ``subscriptionRemoved`` also ends the subscription."""
+        with self._lock:
+            subscription = self._subscriptions.get(subscription_id)
+            if subscription is None or not subscription.get("lifecycleNotificationUrl"):
+                return None
+            if event == "subscriptionRemoved":
+                del self._subscriptions[subscription_id]
+            return {"value": [{
+                "subscriptionId": subscription_id,
+                "subscriptionExpirationDateTime": subscription["expirationDateTime"],
+                "tenantId": "fake-tenant",
+                "clientState": subscription.get("clientState"),
+                "lifecycleEvent": event,
+            }]}
 
     def respond(self, mailbox: str, event_id: str, address: str, response: str) -> None:
         """An attendee accepts, declines, ... (``status.response`` of that attendee)."""
@@ -248,14 +358,34 @@ class FakeGraph:
 
     # WSGI -------------------------------------------------------------------------------------------------
 
+    def hold_creates(self) -> None:
+        """From now on a create (``POST .../events``) waits, unapplied, until ``release_creates``; a client that
+        gives up meanwhile does not stop it from being applied afterwards, as with a real server."""
+        self.create_arrived.clear()
+        self._creates_open.clear()
+
+    def release_creates(self) -> None:
+        self._creates_open.set()
+
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        mailbox = _mailbox_of(environ.get("PATH_INFO") or "")
         with self._lock:
             self._in_flight += 1
+            if mailbox:
+                self.in_flight_per_mailbox[mailbox] += 1
+                self.max_in_flight_per_mailbox[mailbox] = max(self.max_in_flight_per_mailbox[mailbox],
+                                                              self.in_flight_per_mailbox[mailbox])
         try:
+            if environ.get("REQUEST_METHOD") == "POST" and (environ.get("PATH_INFO") or "").endswith("/events"):
+                self.create_arrived.set()
+                while not self._creates_open.wait(0.05) and not self._stopping.is_set():
+                    pass
             response = self._handle(environ, Request(environ))
         finally:
             with self._lock:
                 self._in_flight -= 1
+                if mailbox:
+                    self.in_flight_per_mailbox[mailbox] -= 1
                 self._idle.notify_all()
         return response(environ, start_response)
 
@@ -285,11 +415,13 @@ class FakeGraph:
         elif self.require_immutable_ids and 'IdType="ImmutableId"' not in record.prefer:
             answer = _error(400, "fakeMissingImmutableIdPreference", 'send Prefer: IdType="ImmutableId"')
         elif segments[1:] == ["$batch"] and request.method == "POST":
-            answer = self._batch(body, request.host_url)
+            answer = self._batch(body, request.host_url, record.token)
         else:
             answer = self._dispatch(
                 request.method, segments[1:], record.query, body, record.prefer, request.host_url, record
             )
+        if 'IdType="ImmutableId"' not in record.prefer and answer.body is not None:
+            answer.body = self._regular_ids(answer.body)
         record.status = answer.status
         if (
             answer.status == 201
@@ -342,11 +474,49 @@ class FakeGraph:
         base = host_url.rstrip("/") + "/v1.0"
         try:
             with self._lock:
+                segments = self._me(segments, record.token if record is not None else "")
+                self._check_permission(method, segments)
                 if record is not None and method != "GET":
                     record.attendees = self._attendees_of_target(segments)
                 return self._route(method, segments, query, body, prefer, base)
         except _GraphFault as fault:
             return _error(fault.status, fault.code, fault.message)
+
+    def _me(self, segments: list[str], token: str) -> list[str]:
+        """``/me`` is the signed-in user: only a delegated token has one (graph:concepts/outlook-immutable-id.md,
+        user-translateexchangeids.md: ``/me/translateExchangeIds`` is delegated only)."""
+        if segments[:1] != ["me"]:
+            return segments
+        if token not in self.delegated_tokens:
+            raise _GraphFault(400, "BadRequest", "/me request is only valid with delegated authentication flow.")
+        return ["users", self.delegated_tokens[token], *segments[1:]]
+
+    def _check_permission(self, method: str, segments: list[str]) -> None:
+        """403 naming nothing, as Graph does, when no permission in ``_PERMISSIONS`` for the route is granted."""
+        for rule_method, pattern, any_of, code in _PERMISSIONS:
+            if rule_method not in ("*", method) or len(segments) < len(pattern):
+                continue
+            if all(p in ("*", seg) for p, seg in zip(pattern, segments, strict=False)):
+                if not set(any_of) & (GRANTED - self.missing_permissions):
+                    if code == "ErrorAccessDenied":
+                        raise _GraphFault(403, code, "Access is denied. Check credentials and try again.")
+                    raise _GraphFault(403, code, "Insufficient privileges to complete the operation.")
+                return
+
+    def _regular_ids(self, body: Any) -> Any:
+        """Without ``Prefer: IdType="ImmutableId"`` Graph answers with regular REST ids."""
+        regular = {immutable: rest for rest, immutable in self._aliases.items()}
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: (regular.get(v, v) if k in ("id", "seriesMasterId") and isinstance(v, str) else walk(v))
+                        for k, v in value.items()}
+            if isinstance(value, list):
+                return [walk(v) for v in value]
+            return value
+
+        with self._lock:
+            return walk(body)
 
     def _route(
         self, method: str, s: list[str], query: dict[str, str], body: Any, prefer: str, base: str
@@ -378,6 +548,17 @@ class FakeGraph:
                 return self._calendar_view(mailbox, query, base, s)
             if rest == ["calendarView", "delta"] and method == "GET":
                 return self._delta(mailbox, query, prefer, base, s)
+            if rest == ["translateExchangeIds"] and method == "POST":
+                return self._translate(mailbox, body)
+            if len(rest) == 2 and rest[0] == "events" and _OCCURRENCE in rest[1]:
+                if method != "GET":
+                    raise _GraphFault(400, "fakeUnsupportedRequest", "only GET of an occurrence is faked")
+                master = self._existing(mailbox, rest[1].partition(_OCCURRENCE)[0])
+                occurrence = self._occurrence(master, self._resolve(rest[1]), expand=_expand_ids(query),
+                                              select=query.get("$select"))
+                if occurrence is None:
+                    raise _GraphFault(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+                return _Answer(200, occurrence)
             if len(rest) == 2 and rest[0] == "events":
                 return self._event_route(method, mailbox, rest[1], query, body)
             if len(rest) == 3 and rest[0] == "events" and rest[2] == "cancel" and method == "POST":
@@ -413,7 +594,7 @@ class FakeGraph:
             return _Answer(204)
         raise _GraphFault(405, "ErrorInvalidRequest", f"{method} not allowed")
 
-    def _batch(self, body: Any, host_url: str) -> _Answer:
+    def _batch(self, body: Any, host_url: str, token: str) -> _Answer:
         requests = body.get("requests") if isinstance(body, dict) else None
         if not isinstance(requests, list) or not requests:
             return _error(400, "BadRequest", "requests is required")
@@ -422,6 +603,7 @@ class FakeGraph:
         if len({str(r.get("id")) for r in requests}) != len(requests):
             return _error(400, "BadRequest", "Batch request ids must be unique.")
         responses = []
+        per_mailbox: Counter[str] = Counter()
         for inner in requests:
             url = str(inner.get("url", ""))
             path, _, query_string = url.lstrip("/").partition("?")
@@ -434,13 +616,22 @@ class FakeGraph:
                 query=query,
                 body=inner.get("body"),
                 prefer=str(headers.get("Prefer", "")),
-                token="",
+                token=token,
                 in_batch=True,
             )
             with self._lock:
                 self.requests.append(record)
                 fault = self._draw_fault(tuple(k for k in self.faults if k in _BATCH_FAULT_KINDS))
-            if fault:
+            mailbox = segments[1].lower() if len(segments) > 1 and segments[0] == "users" else ""
+            if mailbox:
+                per_mailbox[mailbox] += 1
+            if inner.get("dependsOn"):
+                answer = _error(400, "fakeUnsupportedRequest", "dependsOn is not faked")
+            elif mailbox and per_mailbox[mailbox] > MAILBOX_CONCURRENCY:
+                # graph:concepts/throttling-limits.md (Outlook): 4 concurrent requests per mailbox; DESIGN 8.
+                answer = _error(429, "ApplicationThrottled", "Application is over its MailboxConcurrency limit.")
+                answer.headers["Retry-After"] = self.batch_retry_after
+            elif fault:
                 record.fault = fault
                 answer = self._fault_answer(fault)
             else:
@@ -472,6 +663,26 @@ class FakeGraph:
         self._mail(item, "invitation", self._addresses(item), by="api")
         return _Answer(201, self._render(item, expand=None))
 
+    def _translate(self, mailbox: str, body: Any) -> _Answer:
+        """graph:api-reference/v1.0/api/user-translateexchangeids.md: ids of one mailbox from one type to another."""
+        if not isinstance(body, dict) or not isinstance(body.get("inputIds"), list):
+            raise _GraphFault(400, "ErrorInvalidRequest", "inputIds is required")
+        source, target = body.get("sourceIdType"), body.get("targetIdType")
+        if source not in _ID_TYPES or target not in _ID_TYPES:
+            raise _GraphFault(400, "fakeUnsupportedIdType", f"only {', '.join(_ID_TYPES)} are faked")
+        value = []
+        for given in body["inputIds"]:
+            rest = str(given).replace("/", "-").replace("+", "_") if source == "ewsId" else str(given)
+            immutable = self._aliases.get(rest, rest) if source != "restImmutableEntryId" else rest
+            item = self._items.get(immutable)
+            if item is None or item.mailbox != mailbox:
+                raise _GraphFault(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+            regular = next(r for r, i in self._aliases.items() if i == immutable)
+            out = {"ewsId": regular.replace("-", "/").replace("_", "+"), "restId": regular,
+                   "restImmutableEntryId": immutable}[target]
+            value.append({"sourceId": given, "targetId": out})
+        return _Answer(200, {"value": value})
+
     def _list_events(self, mailbox: str, query: dict[str, str], base: str, s: list[str]) -> _Answer:
         items = [i for i in self._items.values() if i.mailbox == mailbox and i.state == "live"]
         if "$filter" in query:
@@ -493,21 +704,26 @@ class FakeGraph:
 
     def _calendar_view(self, mailbox: str, query: dict[str, str], base: str, s: list[str]) -> _Answer:
         start, end = _window(query)
-        items = [
-            i
+        expand, select = _expand_ids(query), query.get("$select")
+        events = [
+            event
             for i in self._items.values()
-            if i.mailbox == mailbox and i.state == "live" and _overlaps(i.event, start, end)
+            if i.mailbox == mailbox and i.state == "live"
+            for event in self._instances(i, expand=expand, select=select)
+            if _overlaps(event, start, end)
         ]
-        items.sort(key=lambda i: _instant(i.event["start"]))
-        return self._page(items, query, base, s)
+        events.sort(key=lambda e: _instant(e["start"]))
+        return self._page(events, query, base, s)
 
-    def _page(self, items: list[_Item], query: dict[str, str], base: str, s: list[str]) -> _Answer:
+    def _page(self, items: list, query: dict[str, str], base: str, s: list[str]) -> _Answer:
+        """One page of ``items`` (stored items, or events already rendered)."""
         top = min(int(query.get("$top", self.page_size)), self.max_page_size)
         skip = int(query.get("$skip", 0))
         expand = _expand_ids(query)
         page = {
             "value": [
-                self._render(i, expand=expand, select=query.get("$select")) for i in items[skip : skip + top]
+                i if isinstance(i, dict) else self._render(i, expand=expand, select=query.get("$select"))
+                for i in items[skip : skip + top]
             ]
         }
         if skip + top < len(items):
@@ -549,9 +765,9 @@ class FakeGraph:
         )
         entries = []
         for item in changed:
-            visible = item.state == "live" and _overlaps(item.event, start, end)
-            if visible:
-                entries.append(self._render(item, expand=None))
+            shown = [e for e in self._instances(item, expand=None) if _overlaps(e, start, end)]
+            if item.state == "live" and shown:
+                entries.extend(shown)
             elif state["since"]:
                 entries.append(
                     {
@@ -560,6 +776,9 @@ class FakeGraph:
                         "@removed": {"reason": "deleted"},
                     }
                 )
+        if not state["since"] and "$skiptoken" not in lowered:
+            # An initial round begins with an empty page and a nextLink (event-delta.md; DESIGN 8).
+            return _Answer(200, {"value": [], "@odata.nextLink": _link(base, s, {"$skiptoken": _encode(state)})})
         size = min(_max_page_size(prefer) or self.page_size, self.max_page_size)
         off = state["off"]
         page: dict[str, Any] = {"value": entries[off : off + size]}
@@ -570,8 +789,17 @@ class FakeGraph:
             page["@odata.deltaLink"] = _link(base, s, {"$deltatoken": _encode(token)})
         return _Answer(200, page)
 
+    def _resolve(self, event_id: str) -> str:
+        """The immutable id of an event named by its immutable or regular REST id (occurrences too)."""
+        if "/" in event_id or "+" in event_id:
+            # An EWS id (Office.js item.itemId) is not a Graph id; convertToRestId or translateExchangeIds first.
+            raise _GraphFault(400, "ErrorInvalidIdMalformed", "Id is malformed.")
+        master, _, day = event_id.partition(_OCCURRENCE)
+        master = self._aliases.get(master, master)
+        return f"{master}{_OCCURRENCE}{day}" if day else master
+
     def _existing(self, mailbox: str, event_id: str) -> _Item:
-        item = self._items.get(event_id)
+        item = self._items.get(self._resolve(event_id))
         if item is None or item.mailbox != mailbox or item.state == "deleted":
             raise _GraphFault(404, "ErrorItemNotFound", "The specified object was not found in the store.")
         return item
@@ -587,7 +815,11 @@ class FakeGraph:
         if "start" not in body or "end" not in body:
             raise _GraphFault(400, "ErrorInvalidRequest", "start and end are required")
         self._ids += 1
-        event_id = "AAMkAGZha2Ug" + base64.urlsafe_b64encode(f"{mailbox}#{self._ids}".encode()).decode()
+        # Two ids per event (graph:concepts/outlook-immutable-id.md): the regular REST id, which changes when the
+        # item moves between folders, and the immutable one. The REST id holds - and _, which EWS writes / and +.
+        event_id = "AAkALgAA" + base64.urlsafe_b64encode(f"{mailbox}#{self._ids}#immutable".encode()).decode()
+        rest_id = "AAMkAD" + base64.urlsafe_b64encode(f"{mailbox}#{self._ids}".encode() + b"\xfb\xef\xfe").decode()
+        self._aliases[rest_id] = event_id
         now = _now()
         event = {
             "id": event_id,
@@ -610,14 +842,28 @@ class FakeGraph:
         self._seq += 1
         item = _Item(mailbox=mailbox, event=event, seq=self._seq)
         self._apply(item, {k: v for k, v in body.items() if k not in _READ_ONLY})
+        if event.get("recurrence"):
+            _check_recurrence(event["recurrence"])
+            event["type"] = "seriesMaster"
+        if event.get("isOnlineMeeting"):
+            join_url = f"https://teams.microsoft.com/l/meetup-join/fake-{self._ids}"
+            event["onlineMeeting"] = {"joinUrl": join_url}
+            content = (event.get("body") or {}).get("content") or ""
+            event["body"] = {"contentType": "text", "content": f"{content}\n{_JOIN_BLOCK}{join_url}"}
         event["changeKey"] = _change_key(item.seq)
         self._items[event_id] = item
+        self._book_rooms(item)
         return item
 
     def _write(self, item: _Item, changes: dict, *, by: str) -> _Item:
         """The organizer's change, and the mail it causes (module docstring)."""
         before = set(self._addresses(item))
         self._patch(item, changes)
+        if "body" in changes and item.event.get("onlineMeeting"):
+            # docs-contrib #3670, #311: PATCHing the body of an online meeting loses its join information.
+            item.event["onlineMeeting"] = None
+            self.join_info_lost.append(item.event["id"])
+        self._book_rooms(item)
         if item.event.get("isOrganizer") is False:
             return item  # an attendee's own copy: Exchange sends nothing
         after = self._addresses(item)
@@ -629,6 +875,62 @@ class FakeGraph:
     def _addresses(self, item: _Item) -> list[str]:
         return [a["emailAddress"]["address"].lower() for a in item.event.get("attendees", [])]
 
+    def _book_rooms(self, item: _Item) -> None:
+        """Each room on the meeting answers: accepted, or declined when it overlaps a booking the room accepted
+        (Exchange ``Set-CalendarProcessing -AllowConflicts`` defaults to ``$false``; DESIGN 8)."""
+        if item.event.get("isOrganizer") is False:
+            return
+        for attendee in item.event.get("attendees", []):
+            room = attendee["emailAddress"]["address"].lower()
+            if room not in self.rooms:
+                continue
+            taken = any(
+                other is not item and other.state == "live" and _overlaps(other.event, *_span(item.event))
+                and any(a["emailAddress"]["address"].lower() == room
+                        and (a.get("status") or {}).get("response") == "accepted"
+                        for a in other.event.get("attendees", []))
+                for other in self._items.values()
+            )
+            response = "declined" if taken else "accepted"
+            if (attendee.get("status") or {}).get("response") != response:
+                attendee["status"] = {"response": response, "time": _now()}
+
+    def _instances(self, item: _Item, *, expand: list[str] | None, select: str | None = None) -> list[dict]:
+        """What calendarView and delta list for a stored item: itself, or a series' occurrences and exceptions."""
+        if item.event.get("type") != "seriesMaster":
+            return [self._render(item, expand=expand, select=select)]
+        found = []
+        for day in _occurrence_days(item.event):
+            occurrence = self._occurrence(item, f"{item.event['id']}{_OCCURRENCE}{day}", expand=expand,
+                                          select=select)
+            if occurrence is not None:
+                found.append(occurrence)
+        return found
+
+    def _occurrence(self, master: _Item, occurrence_id: str, *, expand: list[str] | None = None,
+                    select: str | None = None) -> dict | None:
+        """One occurrence (or exception) of a series, with its own id and iCalUId (event.md)."""
+        day = occurrence_id.partition(_OCCURRENCE)[2]
+        if day not in _occurrence_days(master.event):
+            return None
+        event = self._render(master, expand=expand)
+        first = datetime.fromisoformat(master.event["start"]["dateTime"][:19])
+        offset = datetime.strptime(day, "%Y%m%d").date() - first.date()
+        for key in ("start", "end"):
+            moment = datetime.fromisoformat(event[key]["dateTime"][:19]) + offset
+            event[key] = {**event[key], "dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S.0000000")}
+        event.update(id=occurrence_id, seriesMasterId=master.event["id"], type="occurrence", recurrence=None,
+                     iCalUId=master.event["iCalUId"] + day)
+        changes = self._exceptions.get(master.event["id"], {}).get(occurrence_id)
+        if changes:
+            scratch = _Item(mailbox=master.mailbox, event=event, seq=master.seq)
+            self._apply(scratch, changes)
+            event["type"] = "exception"
+        if select:
+            keep = {"id", "@odata.etag", "singleValueExtendedProperties", *select.split(",")}
+            event = {k: v for k, v in event.items() if k in keep}
+        return event
+
     def _mail(self, item: _Item, kind: str, recipients: Iterable[str], *, by: str) -> None:
         body = (item.event.get("body") or {}).get("content") or ""
         for address in recipients:
@@ -636,7 +938,7 @@ class FakeGraph:
 
     def _attendees_of_target(self, segments: list[str]) -> tuple[str, ...] | None:
         if len(segments) >= 4 and segments[0] == "users" and segments[2] == "events":
-            item = self._items.get(segments[3])
+            item = self._items.get(self._aliases.get(segments[3], segments[3]))
             if item is not None and item.mailbox == segments[1].lower():
                 return tuple(self._addresses(item))
         return None
@@ -667,7 +969,9 @@ class FakeGraph:
         event = item.event
         for key, value in changes.items():
             if key in ("start", "end"):
-                event[key] = _normalise_time(value)
+                if not isinstance(value, dict) or "dateTime" not in value:
+                    raise _GraphFault(400, "ErrorInvalidRequest", "start/end need dateTime and timeZone")
+                event[key] = dict(value)
                 event["originalStartTimeZone" if key == "start" else "originalEndTimeZone"] = value.get(
                     "timeZone"
                 )
@@ -690,6 +994,8 @@ class FakeGraph:
                 event[key] = list(merged.values())
             else:
                 event[key] = value
+        if "start" in event and "end" in event:
+            _settle_times(event)
 
     def _render(
         self,
@@ -724,6 +1030,7 @@ class FakeGraph:
                 raise _GraphFault(400, "InvalidRequest", "unsupported resource")
             if len(body.get("clientState") or "") > 128:
                 raise _GraphFault(400, "InvalidRequest", "clientState is longer than 128 characters")
+            _check_expiration(body["expirationDateTime"], self.clock())
             subscription_id = f"{self._rng.getrandbits(128):032x}"
             subscription = {
                 "id": subscription_id,
@@ -735,6 +1042,7 @@ class FakeGraph:
                         "notificationUrl",
                         "expirationDateTime",
                         "clientState",
+                        "lifecycleNotificationUrl",
                     )
                 },
             }
@@ -747,6 +1055,7 @@ class FakeGraph:
             if method == "GET":
                 return _Answer(200, dict(subscription))
             if method == "PATCH" and isinstance(body, dict) and "expirationDateTime" in body:
+                _check_expiration(body["expirationDateTime"], self.clock())
                 subscription["expirationDateTime"] = body["expirationDateTime"]
                 return _Answer(200, dict(subscription))
             if method == "DELETE":
@@ -787,6 +1096,12 @@ def start_fake_graph(**options: Any) -> tuple[str, FakeGraph, Callable[[], None]
 
 
 # Helpers --------------------------------------------------------------------------------------------------
+
+
+def _mailbox_of(path: str) -> str:
+    """The mailbox a request path names (``/v1.0/users/{mailbox}/...``), lower case; "" for other paths."""
+    segments = [unquote(s) for s in path.strip("/").split("/")]
+    return segments[2].lower() if len(segments) > 2 and segments[1] == "users" else ""
 
 
 def _error(status: int, code: str, message: str) -> _Answer:
@@ -843,6 +1158,82 @@ def _normalise_time(value: Any) -> dict:
     if not isinstance(value, dict) or "dateTime" not in value:
         raise _GraphFault(400, "ErrorInvalidRequest", "start/end need dateTime and timeZone")
     return {"dateTime": _instant(value).strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": "UTC"}
+
+
+def _settle_times(event: dict) -> None:
+    """Times as Graph keeps them: UTC (the default without ``Prefer: outlook.timezone``), except all-day events,
+    which stay floating midnight to midnight in their own zone (docs #1802, #6003). graph:api-reference/v1.0/
+    resources/event.md, isAllDay: "start and end time must be set to midnight and be in the same time zone"."""
+    if not event.get("isAllDay"):
+        event["start"], event["end"] = _normalise_time(event["start"]), _normalise_time(event["end"])
+        return
+    zones = {_zone(event[k].get("timeZone")).key for k in ("start", "end")}
+    local = [datetime.fromisoformat(_seven_to_six(event[k]["dateTime"])) for k in ("start", "end")]
+    if len(zones) != 1 or any(m.tzinfo is not None or m.time() != datetime.min.time() for m in local):
+        raise _GraphFault(400, "ErrorInvalidRequest", "An all-day event's start and end must be midnight in "
+                                                      "one time zone.")
+    for key, moment in zip(("start", "end"), local, strict=True):
+        event[key] = {"dateTime": moment.strftime("%Y-%m-%dT00:00:00.0000000"), "timeZone": event[key]["timeZone"]}
+
+
+def _seven_to_six(text: str) -> str:
+    head, dot, fraction = text.partition(".")
+    return head + (dot + fraction[:6] if dot else "")
+
+
+def _span(event: dict) -> tuple[datetime, datetime]:
+    return _instant(event["start"]), _instant(event["end"])
+
+
+_JOIN_BLOCK = "________________________________________________________________________________\nMicrosoft Teams " \
+              "meeting\nJoin: "
+
+
+def _check_recurrence(recurrence: Any) -> None:
+    pattern, span = (recurrence or {}).get("pattern") or {}, (recurrence or {}).get("range") or {}
+    if pattern.get("type") not in ("daily", "weekly") or span.get("type") not in ("numbered", "endDate"):
+        raise _GraphFault(400, "fakeUnsupportedRecurrence", "only daily/weekly patterns with numbered/endDate "
+                                                            "ranges are faked")
+
+
+def _occurrence_days(event: dict) -> list[str]:
+    """The dates (YYYYMMDD) of a series' occurrences: daily or weekly (on the start's weekday and any
+    ``daysOfWeek``), every ``interval``, for ``numberOfOccurrences`` or up to ``endDate``."""
+    from datetime import timedelta
+
+    recurrence = event.get("recurrence") or {}
+    pattern, span = recurrence.get("pattern") or {}, recurrence.get("range") or {}
+    first = datetime.fromisoformat(_seven_to_six(event["start"]["dateTime"])).date()
+    interval = max(1, int(pattern.get("interval") or 1))
+    names = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+    weekdays = {names.index(d.lower()) for d in pattern.get("daysOfWeek") or []} or {first.weekday()}
+    count = int(span.get("numberOfOccurrences") or 0) if span.get("type") == "numbered" else None
+    last = datetime.fromisoformat(span["endDate"]).date() if span.get("type") == "endDate" else None
+    days, day = [], first
+    while len(days) < 500:
+        if count is not None and len(days) >= count or last is not None and day > last:
+            break
+        if pattern.get("type") == "daily":
+            if (day - first).days % interval == 0:
+                days.append(day)
+        elif day.weekday() in weekdays and ((day - first).days // 7) % interval == 0:
+            days.append(day)
+        day += timedelta(days=1)
+    return [d.strftime("%Y%m%d") for d in days]
+
+
+def _check_expiration(value: Any, now: datetime) -> None:
+    """graph:api-reference/v1.0/resources/subscription.md: an Outlook event subscription lasts at most
+    10,080 minutes."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _GraphFault(400, "InvalidRequest", "expirationDateTime is not a date and time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if (moment - now).total_seconds() > SUBSCRIPTION_MAX_MINUTES * 60:
+        raise _GraphFault(400, "ExtensionError", f"Subscription expiration can only be {SUBSCRIPTION_MAX_MINUTES} "
+                                                 "minutes in the future.")
 
 
 def _overlaps(event: dict, start: datetime, end: datetime) -> bool:

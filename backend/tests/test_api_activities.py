@@ -165,9 +165,18 @@ def test_the_external_draft_holds_externals_and_agenda_and_never_notes(anna, cre
         "isAllDay": False, "location": "Room Harbour", "body": "1. Status\n2. Next quarter",
         "requiredAttendees": [{"emailAddress": "mette@fabrikam.example", "displayName": "Mette Kunde"}],
         "optionalAttendees": [{"emailAddress": "jonas@fabrikam.example", "displayName": "jonas@fabrikam.example"}],
-        "resources": [{"emailAddress": "harbour-room@contoso.com", "displayName": "Room Harbour"}],
+        "resources": [],  # the internal meeting books the room (CRMBRIDGE_ROOM_BOOKING=internal, the default)
     }
     assert "discount" not in response.get_data(as_text=True).lower()
+
+
+def test_with_room_booking_external_the_draft_books_the_room(app, anna, created):
+    app.config["ROOM_BOOKING"] = "external"
+
+    response = anna.get(f"/api/activities/{created.json['id']}/external-draft")
+
+    assert response.json["resources"] == [{"emailAddress": "harbour-room@contoso.com", "displayName": "Room Harbour"}]
+    assert response.json["location"] == "Room Harbour"
 
 
 def graph_event(**overrides):

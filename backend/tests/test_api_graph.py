@@ -1,13 +1,15 @@
 """/api/graph/notifications (called by Graph, no bearer token) and /api/drift (the taskpane's out-of-sync list)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import Api, activity_json, token_for
 
-from crmbridge import db, doctor, drift_watch, graph_setup
+from crmbridge import db, doctor
 from crmbridge.domain.classification import OrgDomains
-from crmbridge.graph import GraphClient, GraphUnavailable
+from crmbridge.graph import GraphClient, GraphUnavailable, drift_watch
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import ActivityRow, DeltaStateRow, GraphNotificationRow, GraphSubscriptionRow
 
 URL = "/api/graph/notifications"
@@ -190,16 +192,22 @@ def test_application_mode_uses_the_apps_token_and_a_single_try_inside_requests(a
     assert tokens == [("app",), ("app",)]
 
 
-def test_delegated_mode_uses_the_callers_on_behalf_of_token_and_has_no_background_client(app, tokens, rsps):
+def test_delegated_mode_uses_the_callers_on_behalf_of_token_and_the_organizers_own_in_the_background(
+        app, tokens, rsps, monkeypatch):
     app.config["GRAPH_MODE"] = "delegated"
+    monkeypatch.setattr("crmbridge.auth.graph_tokens.graph_token_for_organizer",
+                        lambda mailbox, scopes: tokens.append(("organizer", mailbox)) or "organizer-token")
     rsps.get(ORGANIZATION, json={"value": []})
+    rsps.get(re.compile(r"https://graph.microsoft.com/v1.0/users/anna@contoso.com/events/AAMk1"), json={"id": "AAMk1"})
 
     graph_setup.request_client(app).organization_domains()
+    graph_setup.background_client(app).get_event("anna@contoso.com", "AAMk1")
 
-    assert rsps.calls[0].request.headers["Authorization"] == "Bearer user-token"
-    assert tokens == [("user", ["https://graph.microsoft.com/.default"])]
+    assert [c.request.headers["Authorization"] for c in rsps.calls] == ["Bearer user-token", "Bearer organizer-token"]
+    assert tokens == [("user", ["https://graph.microsoft.com/.default"]), ("organizer", "anna@contoso.com")]
+    # Work that goes through every mailbox or the directory needs the app's own token.
     with pytest.raises(graph_setup.GraphModeRefused, match="CRMBRIDGE_GRAPH_MODE=application"):
-        graph_setup.background_client(app)
+        graph_setup.background_client(app, every_mailbox=True)
 
 
 def test_with_graph_off_there_is_no_client_at_all(app):

@@ -3,12 +3,13 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import Api, activity_json, token_for
+from conftest import Api, activity_json, token_for, worker_round
 from fake_graph import start_fake_graph
 from sqlalchemy import select
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.graph import GraphClient
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import ActivityEventRow, ActivityRow, IdempotencyKeyRow, MeetingLinkRow
 
 ROLE = "Activities.ReadWrite.All"
@@ -78,6 +79,7 @@ def test_a_write_the_sync_refused_is_in_the_trail(app, anna, admin, runner):
         created = anna.post("/api/activities", json=activity_json(start=start.isoformat(),
                                                                   end=(start + timedelta(hours=1)).isoformat()))
         aid = created.json["id"]
+        worker_round(app)
         with app.app_context():
             event_id = db.session().scalars(select(MeetingLinkRow.graph_event_id).where(
                 MeetingLinkRow.activity_id == aid, MeetingLinkRow.kind == "internal")).one()

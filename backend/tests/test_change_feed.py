@@ -8,8 +8,9 @@ from conftest import Api, activity_json, token_for
 from entra_fakes import app_token, entra_config, serve_keys, user_token
 from sqlalchemy import select
 
-from crmbridge import create_app, db, drift_watch, migrations
+from crmbridge import create_app, db, migrations
 from crmbridge.domain.classification import OrgDomains
+from crmbridge.graph import drift_watch
 from crmbridge.integration import events
 from crmbridge.models import ActivityEventRow, ActivityRow
 

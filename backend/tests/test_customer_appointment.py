@@ -11,10 +11,11 @@ import pytest
 from conftest import activity_json
 from fake_graph import start_fake_graph
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
 from crmbridge.graph import GraphClient
-from crmbridge.linking import ADDIN_PROPERTY, link_sent_invitations
+from crmbridge.graph import setup as graph_setup
+from crmbridge.graph.linking import ADDIN_PROPERTY, link_sent_invitations
 
 MAILBOX = "anna@contoso.com"
 START = (datetime.now(UTC) + timedelta(days=4)).replace(hour=9, minute=0, second=0, microsecond=0)

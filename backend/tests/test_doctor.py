@@ -156,3 +156,42 @@ def test_the_command_answers_even_when_production_refuses_to_start(tmp_path):
                   "crmbridge db upgrade", "CRMBRIDGE_ADDIN_ORIGIN"):
         assert any(named in line for line in missing), (named, result.stdout)
     assert "Traceback" not in result.stderr
+
+
+def test_application_mode_does_not_ask_for_the_on_behalf_of_token_cache_key(production):
+    production.update(GRAPH_MODE="application", TOKEN_CACHE_KEY="", GRAPH_NOTIFICATION_URL="", GRAPH_CLIENT_STATE="")
+
+    findings = by_topic(production)
+
+    assert findings["on-behalf-of"].level == OK and "not used in application mode" in findings["on-behalf-of"].text
+    assert findings["Microsoft Graph"].level == ADVICE  # notifications are off: advice, nothing missing
+    assert "Calendars.ReadWrite (application)" in findings["Microsoft Graph"].text
+    assert "Organization.Read.All (application, optional)" in findings["Microsoft Graph"].text
+
+
+def app_token(*roles):
+    import base64
+    import json
+
+    payload = base64.urlsafe_b64encode(json.dumps({"roles": list(roles)}).encode()).decode().rstrip("=")
+    return f"header.{payload}.signature"
+
+
+@pytest.mark.parametrize(("roles", "level", "named"), [
+    (("Calendars.ReadWrite", "Organization.Read.All"), OK, "granted: Calendars.ReadWrite, Organization.Read.All"),
+    (("Calendars.ReadWrite",), ADVICE, "Organization.Read.All is not granted"),
+    (("Organization.Read.All",), MISSING, "Calendars.ReadWrite is not granted"),
+])
+def test_doctor_graph_reads_the_permissions_granted_to_the_app_token(roles, level, named):
+    finding = doctor.graph_permissions(lambda: app_token(*roles), "application")
+
+    assert finding.level == level and named in finding.text
+
+
+def test_doctor_graph_says_when_entra_gives_no_token():
+    def refused():
+        raise RuntimeError("AADSTS7000215: Invalid client secret provided.")
+
+    finding = doctor.graph_permissions(refused, "application")
+
+    assert finding.level == MISSING and "AADSTS7000215" in finding.text

@@ -218,3 +218,14 @@ def test_an_activity_cancelled_only_in_the_crm_never_says_the_customer_meeting_i
     assert external_state(cancelled, ORG, "sent", drift(cancelled, gone)) == "cancelled"
     assert external_state(cancelled, ORG, "cancelled", None) == "cancelled"
     assert external_state(planned, ORG, "sent", drift(planned, gone)) == "drifted"
+
+
+@pytest.mark.parametrize("series", [{"type": "seriesMaster"},
+                                    {"recurrence": {"pattern": {"type": "weekly"}, "range": {"type": "noEnd"}}}])
+def test_a_recurring_series_is_reported_as_such_and_never_compared_with_its_first_instance(series):
+    # graph:api-reference/v1.0/resources/event.md (type); DESIGN 8: /events gives the seriesMaster.
+    act = activity(datetime(2030, 3, 4, 9, tzinfo=UTC), datetime(2030, 3, 4, 10, tzinfo=UTC))
+
+    result = drift(act, event("2030-03-04T09:00:00", "2030-03-04T10:00:00", **series))
+
+    assert fields(result) == ["recurringSeries"] and not result.in_sync

@@ -7,9 +7,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from conftest import activity_json
 
-from crmbridge import db, drift_watch, graph_setup
+from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
-from crmbridge.graph import GraphClient, event_path
+from crmbridge.graph import GraphClient, drift_watch, event_path
+from crmbridge.graph import setup as graph_setup
 from crmbridge.models import (
     AttendeeResponseRow,
     DeltaStateRow,
@@ -241,7 +242,9 @@ def test_subscriptions_are_created_renewed_kept_and_removed(session, graph, rsps
     assert (report.created, report.renewed, report.kept, report.removed, report.failed) == (2, 1, 1, 1, 0)
     assert json.loads(rsps.calls[0].request.body) == {
         "changeType": "created,updated,deleted", "notificationUrl": "https://crm.example.com/api/graph/notifications",
-        "resource": "users/anna@contoso.com/events", "expirationDateTime": expiry, "clientState": "s3cret"}
+        "resource": "users/anna@contoso.com/events", "expirationDateTime": expiry, "clientState": "s3cret",
+        # graph:concepts/change-notifications-lifecycle-events.md: lifecycle notifications only with this URL.
+        "lifecycleNotificationUrl": "https://crm.example.com/api/graph/notifications"}
     assert json.loads(rsps.calls[1].request.body) == {"expirationDateTime": expiry}
     stored = {row.mailbox: row.id for row in session.query(GraphSubscriptionRow)}
     assert stored == {"anna@contoso.com": "new-anna", "bo@contoso.com": "old", "carl@contoso.com": "fresh",

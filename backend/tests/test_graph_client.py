@@ -266,13 +266,14 @@ def batch_echo(request):
     return 200, {}, json.dumps({"responses": answers})
 
 
-def test_batch_get_splits_45_paths_into_three_posts_of_at_most_20(rsps, graph):
+def test_batch_get_of_one_mailbox_sends_4_per_post_as_outlook_runs_4_per_mailbox_at_once(rsps, graph):
+    # graph:concepts/throttling-limits.md (Outlook): 4 concurrent requests per mailbox, inside $batch too (DESIGN 8).
     rsps.add_callback(responses.POST, f"{BASE}/$batch", callback=batch_echo)
-    paths = [event_path(MAILBOX, f"id{n}", select=["changeKey"]) for n in range(45)]
+    paths = [event_path(MAILBOX, f"id{n}", select=["changeKey"]) for n in range(18)]
 
     results = graph.batch_get(MAILBOX, paths)
 
-    assert [len(body_of(call.request)["requests"]) for call in rsps.calls] == [20, 20, 5]
+    assert [len(body_of(call.request)["requests"]) for call in rsps.calls] == [4, 4, 4, 4, 2]
     assert results == {path: {"url": path} for path in paths}
     first_item = body_of(sent(rsps))["requests"][0]
     assert first_item == {

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fake_graph import start_fake_graph
 
-from crmbridge import db, graph_setup
+from crmbridge import db
 from crmbridge.graph import GraphClient
-from crmbridge.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, addin_value
+from crmbridge.graph import setup as graph_setup
+from crmbridge.graph.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, addin_value
 from crmbridge.models import MeetingLinkRow, SyncJobRow
 
 MAILBOX = "anna@contoso.com"
@@ -25,7 +26,7 @@ COUNT = 6
 
 @pytest.fixture
 def fake(app):
-    base_url, fake, stop = start_fake_graph(seed=11, fault_rate=0.3, slow_seconds=0.05, applied_then_drop_rate=0.25,
+    base_url, fake, stop = start_fake_graph(seed=14, fault_rate=0.3, slow_seconds=0.05, applied_then_drop_rate=0.25,
                                             domains=("contoso.com", "contoso.dk"))
     options = {"base_url": base_url, "timeout": (1.0, 0.5), "backoff_base": 0.001, "backoff_cap": 0.01,
                "sleep": lambda seconds: None}
@@ -99,7 +100,7 @@ def send_invitation(fake, activity_id, n, *, with_property):
 
 def test_sync_linking_scan_and_notifications_survive_faults_and_never_touch_an_external_meeting(
         app, client, anna, runner, fake):
-    # 1. The CRM creates activities; their internal meetings follow (in the request, or from the outbox).
+    # 1. The CRM creates activities; their internal meetings follow from the outbox.
     created = [anna.post("/api/activities", json=activity(n)) for n in range(COUNT)]
     assert all(r.status_code == 201 for r in created)
     ids = [r.json["id"] for r in created]

@@ -8,9 +8,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from conftest import activity_json
 
-from crmbridge import db, linking
-from crmbridge.graph import GraphClient
-from crmbridge.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY
+from crmbridge import db
+from crmbridge.graph import GraphClient, linking
+from crmbridge.graph.linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY
 from crmbridge.models import MeetingLinkRow
 
 BASE = "https://graph.microsoft.com/v1.0"

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from conftest import activity_json
+from conftest import activity_json, worker_round
 
 from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
@@ -40,6 +40,7 @@ def create(anna, **fields):
     response = anna.post("/api/activities", json=activity_json(start=START.isoformat(), end=END.isoformat(),
                                                                **fields))
     assert response.status_code == 201, response.json
+    worker_round(anna.client.application)
     return response.json["id"], response.headers["ETag"]
 
 
@@ -51,7 +52,8 @@ def edit_notes(anna, aid, etag, times, runner):
         assert response.status_code == 200, response.json
         etag = response.headers["ETag"]
         notes.append(text)
-        runner.invoke(args=["sync", "--retry-now"])  # whatever the in-request sync left, the worker tries
+        worker_round(anna.client.application)
+        runner.invoke(args=["sync", "--retry-now"])  # and what waits for a retry is tried at once
     return notes, etag
 
 

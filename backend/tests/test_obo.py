@@ -15,6 +15,7 @@ from crmbridge.auth.obo import (
     MemoryTokenCacheStore,
     OboError,
     OnBehalfOfClient,
+    SignInNeeded,
 )
 
 OID = "a1b2c3d4-0000-4000-8000-00000000cafe"
@@ -258,3 +259,36 @@ def test_tokens_are_not_logged(client, entra, caplog):
     assert caplog.records
     for secret in (GRAPH_TOKEN, REFRESH_TOKEN, ASSERTION, "second.assertion", "client-secret"):
         assert secret not in caplog.text
+
+
+# Background work in delegated mode: the refresh token the last exchange left in the user's cache --------------
+
+
+def test_background_work_gets_the_cached_token_without_calling_entra(client, entra):
+    entra.post(TOKEN_URL, json=OBO_RESPONSE)
+    client.graph_token(user_key(), ASSERTION, GRAPH_SCOPES)
+
+    assert client.silent_token(user_key(), GRAPH_SCOPES) == GRAPH_TOKEN
+    assert len([c for c in entra.calls if c.request.url.startswith(TOKEN_URL)]) == 1
+
+
+def test_background_work_refreshes_an_expired_token_with_the_cached_refresh_token(client, entra):
+    entra.post(TOKEN_URL, json={**OBO_RESPONSE, "expires_in": 1})  # msal refreshes tokens this close to expiry
+    client.graph_token(user_key(), ASSERTION, GRAPH_SCOPES)
+    refresh = entra.post(TOKEN_URL, json={**OBO_RESPONSE, "access_token": "refreshed-graph-token"})
+
+    assert client.silent_token(user_key(), GRAPH_SCOPES) == "refreshed-graph-token"
+    sent = parse_qs(refresh.calls[0].request.body)
+    assert sent["grant_type"] == ["refresh_token"] and sent["refresh_token"] == [REFRESH_TOKEN]
+
+
+def test_background_work_without_a_usable_refresh_token_waits_for_a_sign_in(client, entra):
+    with pytest.raises(SignInNeeded):
+        client.silent_token(user_key(), GRAPH_SCOPES)  # never signed in: no cache
+
+    entra.post(TOKEN_URL, json={**OBO_RESPONSE, "expires_in": 1})
+    client.graph_token(user_key(), ASSERTION, GRAPH_SCOPES)
+    entra.post(TOKEN_URL, status=400, json={"error": "invalid_grant", "error_description": "AADSTS700082: expired"})
+    with pytest.raises(SignInNeeded) as refused:
+        client.silent_token(user_key(), GRAPH_SCOPES)
+    assert refused.value.error == "invalid_grant"

@@ -3,9 +3,11 @@
 from flask import current_app, make_response, request
 from marshmallow import RAISE
 
-from .. import db, graph_setup, linking, schemas, services, store
+from .. import db, schemas, services, store
 from ..auth.request import current_caller
 from ..errors import ApiError
+from ..graph import linking
+from ..graph import setup as graph_setup
 from ..integration import idempotency
 from .common import api_blueprint, expected_version, org_domains
 
@@ -79,7 +81,9 @@ def update_activity(changes, activity_id):
 @blp.get("/activities/<int:activity_id>/external-draft")
 @blp.response(200, schemas.ExternalDraftOut, description="Organizer + externals, the external agenda, no notes.")
 def external_draft(activity_id):
-    return services.draft_for(db.session(), current_caller(), activity_id, org_domains())
+    # The room is booked by the internal meeting unless CRMBRIDGE_ROOM_BOOKING=external.
+    book_rooms = current_app.config.get("ROOM_BOOKING", "internal") == "external"
+    return services.draft_for(db.session(), current_caller(), activity_id, org_domains(), book_rooms=book_rooms)
 
 
 @blp.post("/activities/<int:activity_id>/drift")
@@ -111,6 +115,10 @@ def record_link(data, activity_id):
     caller = current_caller()
     link, created = services.record_link(db.session(), caller, activity_id, data, org_domains(),
                                          _graph_attendees(caller))
+    graph = _organizer_graph(caller)
+    if graph is not None and link.state == "sent":
+        # Delta rounds and notifications carry immutable ids; Office.js gave an EWS or REST id.
+        linking.learn_ids(db.session(), graph.bounded(ATTENDEE_CHECK_TIMEOUT), link, link.activity.organizer_email)
     return link, 201 if created else 200
 
 

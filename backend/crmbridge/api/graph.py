@@ -1,5 +1,7 @@
-"""Microsoft Graph on the HTTP side: Graph's change notifications, the caller's meetings out of sync, and the
-internal meeting sync right after a request changed an activity.
+"""Microsoft Graph on the HTTP side: Graph's change notifications and the caller's meetings out of sync.
+
+A request that changes an activity only adds a job to the outbox in its own transaction; ``crmbridge worker``
+brings the internal meeting along, so no request waits on Graph for it.
 
 ``POST /api/graph/notifications`` is called by Graph, which has no bearer token for us: it lives on a plain Flask
 blueprint without the ``authenticate`` hook and trusts only the ``clientState`` secret.
@@ -7,14 +9,15 @@ blueprint without the ``authenticate`` hook and trusts only the ``clientState`` 
 
 import logging
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields
 
-from .. import db, drift_watch, graph_setup, schemas, services, sync
+from .. import db, schemas, services
 from ..auth.request import current_caller
 from ..domain.errors import NotAllowed
 from ..errors import ApiError, Forbidden
-from ..integration import retired
+from ..graph import drift_watch
+from ..graph import setup as graph_setup
 from .common import api_blueprint, org_domains
 
 log = logging.getLogger(__name__)
@@ -49,34 +52,6 @@ def notifications():
     return "", 202
 
 
-@notifications_bp.after_app_request
-def sync_after_change(response):
-    """The request changed activities: bring their internal meetings along now, best effort. What fails stays in
-    the outbox for ``crmbridge sync`` (or, in delegated mode, the organizer's next change)."""
-    session = g.get("db_session")
-    rows = sync.take_enqueued(session) if session is not None else []
-    if not rows or response.status_code >= 400:
-        return response
-    app = current_app._get_current_object()
-    graph = graph_setup.request_client(app)
-    if graph is None:
-        return response
-    own_mailbox = None
-    if graph_setup.mode(app) == "delegated":
-        caller = g.get("caller")
-        if caller is None or not caller.is_user:
-            return response  # an integration's change: no user token; `crmbridge sync` in application mode
-        own_mailbox = caller.email
-    try:
-        if own_mailbox is None:  # application mode: a reassign's old internal meeting is cancelled first
-            retired.run_due(session, graph, org_domains(), activity_ids={row.id for row in rows if row.id})
-        sync.run_for_request(session, graph, org_domains(), rows, own_mailbox=own_mailbox)
-    except Exception as exc:  # the change is committed and queued; the response must not turn into an error
-        session.rollback()
-        log.warning("internal meeting sync after a request failed: %s", sync.describe(exc))
-    return response
-
-
 # Meetings out of sync ------------------------------------------------------------------------------------------
 
 
@@ -100,6 +75,7 @@ class OutOfSyncOut(Schema):
     checked_at = schemas.UtcDateTime(data_key="checkedAt")
     differences = fields.List(fields.Nested(schemas.DifferenceOut))
     responses = fields.List(fields.Nested(ExternalResponseOut))
+    rooms = fields.List(fields.Nested(schemas.RoomOut), metadata={"description": "Each booked room's answer."})
 
 
 class DriftListOut(Schema):

@@ -1,14 +1,20 @@
 """/api/lookup: everything the taskpane needs when it opens on a meeting, in one call."""
 
+import logging
 from dataclasses import replace
 
 from flask import current_app
 from marshmallow import RAISE
 
-from .. import db, graph_setup, schemas, services
-from ..auth.request import current_caller
+from .. import db, schemas, services
+from ..auth.graph_tokens import graph_token_for_current_user
+from ..auth.obo import OboError
+from ..auth.request import current_caller, entra_assertion
+from ..graph import setup as graph_setup
 from ..integration.schemas import GoneOut
 from .common import api_blueprint, org_domains
+
+log = logging.getLogger(__name__)
 
 GONE = ("The meeting's activity is no longer the caller's: the CRM deleted it (reason deleted-in-crm, with "
         "activityId and since) or moved it to another organizer (reason moved, with movedTo, since and meeting).")
@@ -38,4 +44,18 @@ def _lookup(query):
     app = current_app._get_current_object()
     can_prepare = graph_setup.request_client(app) is not None and (
         caller.is_user or graph_setup.mode(app) == "application")
-    return replace(found, can_prepare_appointment=can_prepare)
+    waiting = found.waiting_for_sign_in and not _signed_in_again(app, caller)
+    return replace(found, can_prepare_appointment=can_prepare, waiting_for_sign_in=waiting)
+
+
+def _signed_in_again(app, caller) -> bool:
+    """The organizer's jobs wait for a sign-in and here they are, signed in: one on-behalf-of exchange (Entra, not
+    Graph; its own timeout) leaves a fresh refresh token in their cache and releases the jobs."""
+    if graph_setup.mode(app) != "delegated" or not caller.is_user or entra_assertion() is None:
+        return False
+    try:
+        graph_token_for_current_user(list(graph_setup.SCOPES))
+    except OboError as exc:
+        log.info("the organizer's jobs still wait for a sign-in: %s", type(exc).__name__)
+        return False
+    return True

@@ -15,13 +15,14 @@ from flask import Flask, current_app
 from msal.exceptions import MsalServiceError
 
 from .. import db
-from ..token_cache_store import encrypted_store
-from .obo import IdentityUnavailable, OboError, OnBehalfOfClient, _access_token
+from ..token_cache_store import DatabaseTokenCacheStore, encrypted_store
+from .obo import IdentityUnavailable, OboError, OnBehalfOfClient, SignInNeeded, _access_token
 from .request import current_caller, entra_assertion
 
 log = logging.getLogger(__name__)
 
 OBO_CLIENT = "crmbridge.obo_client"
+TOKEN_CACHES = "crmbridge.token_caches"
 APP_TOKENS = "crmbridge.app_graph_tokens"
 AUTHORITY_HOST = "https://login.microsoftonline.com"
 GRAPH_DEFAULT_SCOPE = "https://graph.microsoft.com/.default"
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
     client_id, secret, key = config["ENTRA_CLIENT_ID"], config["ENTRA_CLIENT_SECRET"], config["TOKEN_CACHE_KEY"]
     app.extensions[OBO_CLIENT] = None
     app.extensions[APP_TOKENS] = None
+    app.extensions[TOKEN_CACHES] = DatabaseTokenCacheStore(app.extensions[db.EXTENSION])
     if client_id and secret and key:
         # "organizations" is only a base: every exchange goes to the user's own tenant.
         store = encrypted_store(app.extensions[db.EXTENSION], key)
@@ -66,7 +68,35 @@ def graph_token_for_current_user(scopes: list[str]) -> str:
         raise GraphNotConfigured("On-behalf-of needs CRMBRIDGE_ENTRA_CLIENT_ID, CRMBRIDGE_ENTRA_CLIENT_SECRET "
                                  "and CRMBRIDGE_TOKEN_CACHE_KEY.", error="not_configured")
     tenant_id = caller.subject.partition(":")[0]
-    return client.graph_token(caller.subject, assertion, list(scopes), tenant_id=tenant_id)
+    token = client.graph_token(caller.subject, assertion, list(scopes), tenant_id=tenant_id)
+    signed_in(current_app._get_current_object(), caller.subject, caller.email)
+    return token
+
+
+def signed_in(app: Flask, user_key: str, email: str) -> None:
+    """The user's cache holds a fresh refresh token: note their mailbox for the worker, and give their jobs that
+    waited for a sign-in their turn now."""
+    from .. import store
+    from ..graph.sync import release_waiting_for_sign_in
+
+    mailbox = store.organizer_key(email)
+    app.extensions[TOKEN_CACHES].remember_mailbox(user_key, mailbox)
+    with db.standalone_session(app) as session:
+        release_waiting_for_sign_in(session, mailbox)
+
+
+def graph_token_for_organizer(mailbox: str, scopes: list[str]) -> str:
+    """Delegated mode, outside a request (the worker): a Graph token for ``mailbox``'s owner from their own token
+    cache, refreshed with the refresh token their last sign-in left there. Raises SignInNeeded when there is none
+    or Entra refuses it: the work waits for their next sign-in in the taskpane."""
+    client = current_app.extensions.get(OBO_CLIENT)
+    if client is None:
+        raise GraphNotConfigured("On-behalf-of needs CRMBRIDGE_ENTRA_CLIENT_ID, CRMBRIDGE_ENTRA_CLIENT_SECRET "
+                                 "and CRMBRIDGE_TOKEN_CACHE_KEY.", error="not_configured")
+    user_key = current_app.extensions[TOKEN_CACHES].user_key_for(mailbox)
+    if user_key is None:
+        raise SignInNeeded("the organizer has not signed in on this server yet", error="no_token_cache")
+    return client.silent_token(user_key, list(scopes), tenant_id=user_key.partition(":")[0])
 
 
 def app_graph_token(tenant_id: str | None = None) -> str:

@@ -43,6 +43,11 @@ class IdentityUnavailable(OboError):
     """Entra ID could not be reached, timed out or failed on its side."""
 
 
+class SignInNeeded(OboError):
+    """Background work for a user found no usable refresh token in their cache (none yet, expired or revoked):
+    it waits until the user signs in again in the taskpane."""
+
+
 class TokenCacheStore(Protocol):
     def load(self, user_key: str) -> str | None: ...
 
@@ -166,6 +171,38 @@ class OnBehalfOfClient:
         if cache.has_state_changed:
             self._store.save(user_key, cache.serialize())
         return _access_token(result)
+
+    def silent_token(self, user_key: str, scopes: list[str], *, tenant_id: str | None = None) -> str:
+        """A Graph token for the user without their request: from the cache, or refreshed with the refresh token
+        the last on-behalf-of exchange left there (msal's ``acquire_token_silent``). Raises SignInNeeded when the
+        cache holds no account or Entra refuses the refresh."""
+        cache = msal.SerializableTokenCache()
+        blob = self._store.load(user_key)
+        if blob:
+            try:
+                cache.deserialize(blob)
+            except ValueError:
+                log.warning("Discarding a token cache that is not valid JSON")
+        try:
+            app = msal.ConfidentialClientApplication(
+                self._client_id, client_credential=self._client_secret, authority=self._authority_for(tenant_id),
+                token_cache=cache, http_client=self._http, http_cache=self._http_cache, instance_discovery=False,
+            )
+            accounts = app.get_accounts()
+            # The "with error" variant keeps Entra's answer to a refused refresh (invalid_grant, ...).
+            result = app.acquire_token_silent_with_error(scopes, account=accounts[0]) if accounts else None
+        except (requests.RequestException, MsalServiceError, json.JSONDecodeError) as exc:
+            raise IdentityUnavailable(f"Entra ID did not answer: {type(exc).__name__}") from exc
+        if cache.has_state_changed:
+            self._store.save(user_key, cache.serialize())
+        if not result:
+            raise SignInNeeded("no usable refresh token in the user's cache", error="no_refresh_token")
+        try:
+            return _access_token(result)
+        except IdentityUnavailable:
+            raise
+        except OboError as exc:
+            raise SignInNeeded(exc.message, error=exc.error) from exc
 
     def _authority_for(self, tenant_id: str | None) -> str:
         if tenant_id is None:

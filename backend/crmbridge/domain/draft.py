@@ -31,12 +31,14 @@ class ExternalDraft:
     resources: tuple[DraftAttendee, ...]
 
 
-def external_draft(activity: Activity, org: OrgDomains) -> ExternalDraft:
-    """Organizer + externals only: externals go to required/optional as in the CRM, rooms to resources."""
+def external_draft(activity: Activity, org: OrgDomains, *, book_rooms: bool = True) -> ExternalDraft:
+    """Organizer + externals only: externals go to required/optional as in the CRM, rooms to resources when this
+    meeting books them (``book_rooms``; a room declines a second booking of the same time, so only one of the two
+    meetings may invite it; the location text names it either way)."""
     externals = activity.externals(org)
     required = tuple(_attendee(c) for c in externals if c.type == "required")
     optional = tuple(_attendee(c) for c in externals if c.type == "optional")
-    rooms = tuple(_attendee(c) for c in activity.classified(org) if c.type == "resource")
+    rooms = tuple(_attendee(c) for c in activity.classified(org) if c.type == "resource") if book_rooms else ()
     return ExternalDraft(
         subject=activity.subject,
         start=activity.start.astimezone(UTC),

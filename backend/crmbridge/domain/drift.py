@@ -65,7 +65,13 @@ def _time_differences(activity: Activity, outlook: OutlookMeeting) -> list[Diffe
     return found
 
 
+SERIES = Difference("recurringSeries", None, "seriesMaster")
+
+
 def compute_drift(activity: Activity, outlook: OutlookMeeting, org: OrgDomains) -> Drift:
+    if outlook.is_series:
+        # An activity is one meeting; a series' fields are its first instance's, and comparing them would be wrong.
+        return Drift((SERIES,), ())
     differences = _time_differences(activity, outlook)
     if not _same_text(activity.location, outlook.location):
         differences.append(Difference("location", activity.location, outlook.location))

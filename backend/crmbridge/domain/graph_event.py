@@ -36,6 +36,7 @@ class OutlookMeeting:
     is_cancelled: bool
     organizer_email: str
     attendees: tuple[OutlookAttendee, ...]
+    is_series: bool = False  # a recurring series (``type`` seriesMaster, or a recurrence): not one meeting
 
 
 def zone_from_graph(name: str, field: str) -> ZoneInfo:
@@ -122,4 +123,5 @@ def read_graph_event(event: object) -> OutlookMeeting:
         is_cancelled=bool(event.get("isCancelled")),
         organizer_email=_text(organizer),
         attendees=tuple(attendees),
+        is_series=event.get("type") == "seriesMaster" or bool(event.get("recurrence")),
     )

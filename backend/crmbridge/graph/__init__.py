@@ -1,7 +1,13 @@
-"""Microsoft Graph access for crmbridge: one client, our own exceptions."""
+"""Everything that speaks to Microsoft Graph or acts on its answers.
+
+``client`` (HTTP, retries, our own exceptions), ``setup`` (which client a request or command gets), ``sync``
+(the internal meeting), ``linking`` (finding the sent external meeting), ``drift_watch`` (scans, notifications,
+subscriptions) and ``commands`` (the ``crmbridge`` commands for them). The domain rules never import this package.
+"""
 
 from crmbridge.graph.client import (
     BATCH_LIMIT,
+    MAILBOX_BATCH_LIMIT,
     GraphAuthError,
     GraphClient,
     GraphDeltaExpired,
@@ -14,11 +20,13 @@ from crmbridge.graph.client import (
     expand_properties,
     graph_datetime,
     odata_string,
+    required_permission,
     user_path,
 )
 
 __all__ = [
     "BATCH_LIMIT",
+    "MAILBOX_BATCH_LIMIT",
     "GraphAuthError",
     "GraphClient",
     "GraphDeltaExpired",
@@ -31,5 +39,6 @@ __all__ = [
     "expand_properties",
     "graph_datetime",
     "odata_string",
+    "required_permission",
     "user_path",
 ]

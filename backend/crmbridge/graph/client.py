@@ -25,6 +25,13 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://graph.microsoft.com/v1.0"
 BATCH_LIMIT = 20
+# Outlook runs at most 4 requests per mailbox at a time, inside a $batch too; the rest come back 429
+# MailboxConcurrency (graph:concepts/throttling-limits.md, Outlook service limits; DESIGN 8). A batch of GETs on
+# one mailbox therefore holds 4; dependsOn would serialise more, but one 404 would fail every later one (424).
+MAILBOX_BATCH_LIMIT = 4
+# Retry-After is obeyed, but a request never sleeps longer than this inside one call: beyond it the call fails
+# with GraphThrottled (its retry_after says when) and the outbox or the next scan tries again.
+DEFAULT_RETRY_AFTER_CAP = 60.0
 CALENDAR_VIEW_PAGE_SIZE = 500
 DELTA_PAGE_SIZE = 100
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
@@ -53,7 +60,33 @@ class GraphNotFound(GraphError):
 
 
 class GraphAuthError(GraphError):
-    """401 or 403: the token is missing, expired or lacks the permission."""
+    """401 or 403: the token is missing, expired or lacks the permission. ``permission`` names the application
+    permission the call needs (what an administrator grants), when the client knows it."""
+
+    permission: str = ""
+
+    def __str__(self) -> str:
+        needs = f" (needs {self.permission})" if self.permission else ""
+        return super().__str__() + needs
+
+
+# The application permission each call needs, for the message when Graph answers 403 (Graph names none).
+# graph:api-reference/v1.0/api/organization-get.md, user-translateexchangeids.md, event-*.md, subscription-post.
+PERMISSIONS = (
+    ("GET", "/organization", "Organization.Read.All"),
+    ("POST", "/translateExchangeIds", "User.Read.All"),
+    ("*", "/subscriptions", "Calendars.Read"),
+    ("GET", "/users/", "Calendars.Read"),
+    ("*", "/users/", "Calendars.ReadWrite"),
+)
+
+
+def required_permission(method: str, url: str) -> str:
+    path = urlsplit(url).path
+    for rule_method, part, permission in PERMISSIONS:
+        if rule_method in ("*", method) and part in path:
+            return permission
+    return ""
 
 
 class GraphThrottled(GraphError):
@@ -147,6 +180,7 @@ class GraphClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 30,
         max_concurrent_per_mailbox: int = 4,
+        retry_after_cap: float = DEFAULT_RETRY_AFTER_CAP,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         session: requests.Session | None = None,
@@ -160,6 +194,7 @@ class GraphClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_concurrent_per_mailbox = max_concurrent_per_mailbox
+        self.retry_after_cap = retry_after_cap
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._owns_session = session is None
@@ -206,13 +241,44 @@ class GraphClient:
         path = event_path(mailbox, event_id, select=select, expand_property_ids=expand_property_ids)
         return self._call("GET", path, mailbox=mailbox, prefer=(UTC_TIMES,))
 
-    def create_event(self, mailbox: str, event: dict, transaction_id: str) -> dict:
-        """Create (and, with attendees, send) a meeting. Retries reuse ``transaction_id``, so Graph
-        returns the first event instead of creating a second one."""
+    def create_event(
+        self,
+        mailbox: str,
+        event: dict,
+        transaction_id: str,
+        *,
+        find_existing: Callable[[], dict | None] | None = None,
+    ) -> dict:
+        """Create (and, with attendees, send) a meeting. Retries reuse ``transaction_id``, so Graph should return
+        the first event instead of creating a second one; but how long Graph remembers a transactionId is not
+        documented (DESIGN 8), so before sending again after an answer that may hide a success (no answer, 5xx,
+        429) ``find_existing()`` looks the event up, and a found one is returned instead of a second POST."""
         body = {**event, "transactionId": transaction_id}
-        return self._call(
-            "POST", user_path(mailbox, "events"), mailbox=mailbox, json_body=body, prefer=(UTC_TIMES,)
-        )
+        url = self.base_url + user_path(mailbox, "events")
+        attempt = 0
+        while True:
+            outcome = self._send_once("POST", url, mailbox=mailbox, json_body=body, prefer=(UTC_TIMES,))
+            if isinstance(outcome, requests.Response):
+                answer = _json_or_none(outcome)
+                if not isinstance(answer, dict):
+                    raise GraphError(outcome.status_code, "invalidResponse", "Graph answered without a JSON object")
+                return answer
+            self._wait_before_retry("POST", outcome, attempt, url)
+            attempt += 1
+            if find_existing is not None:
+                found = find_existing()
+                if found is not None:
+                    logger.info("Graph POST events: the event was created after all; not sending it again")
+                    return found
+
+    def translate_ids(self, mailbox: str, ids: Sequence[str], source: str, target: str) -> dict[str, str]:
+        """``POST /users/{mailbox}/translateExchangeIds``: source id -> target id (``ewsId``, ``restId``,
+        ``restImmutableEntryId``). App-only it needs ``User.Read.All``; reading the event by its REST id with
+        ``Prefer: IdType="ImmutableId"`` needs nothing more
+        (graph:api-reference/v1.0/api/user-translateexchangeids.md)."""
+        body = {"inputIds": list(ids), "sourceIdType": source, "targetIdType": target}
+        answer = self._call("POST", user_path(mailbox, "translateExchangeIds"), mailbox=mailbox, json_body=body)
+        return {item["sourceId"]: item["targetId"] for item in answer.get("value", []) if item.get("targetId")}
 
     def update_event(self, mailbox: str, event_id: str, patch: dict) -> dict:
         """PATCH an event. On a meeting with attendees this mails them an update."""
@@ -289,7 +355,8 @@ class GraphClient:
     def batch_get(
         self, mailbox: str, paths: Sequence[str], *, return_errors: bool = False
     ) -> dict[str, dict | GraphError]:
-        """GET many relative paths (e.g. from ``event_path``) through ``$batch``, 20 per POST.
+        """GET many relative paths (e.g. from ``event_path``) of one mailbox through ``$batch``, 4 per POST
+        (``MAILBOX_BATCH_LIMIT``: Outlook's concurrency per mailbox).
 
         Items answered 429 or 5xx are sent again in a later batch, after the longest ``Retry-After`` among
         them (or backoff), up to ``max_retries`` times. Returns path -> body. Failed items raise the first
@@ -304,10 +371,11 @@ class GraphClient:
         for attempt in range(self.max_retries + 1):
             retry: list[str] = []
             delay = 0.0
-            for start in range(0, len(pending), BATCH_LIMIT):
-                chunk = pending[start : start + BATCH_LIMIT]
+            for start in range(0, len(pending), MAILBOX_BATCH_LIMIT):
+                chunk = pending[start : start + MAILBOX_BATCH_LIMIT]
                 for path, outcome in self._send_batch(mailbox, chunk).items():
-                    if isinstance(outcome, GraphError) and _retryable(outcome) and attempt < self.max_retries:
+                    if (isinstance(outcome, GraphError) and _retryable(outcome) and attempt < self.max_retries
+                            and not self._over_cap(outcome)):
                         retry.append(path)
                         delay = max(delay, self._delay(outcome, attempt))
                     else:
@@ -339,8 +407,12 @@ class GraphClient:
     # Change notifications -------------------------------------------------------------------------------
 
     def create_subscription(
-        self, mailbox: str, notification_url: str, client_state: str, expiration: datetime
+        self, mailbox: str, notification_url: str, client_state: str, expiration: datetime,
+        *, lifecycle_url: str = "",
     ) -> dict:
+        """Subscribe to the mailbox's events. With ``lifecycle_url`` Graph also sends lifecycle notifications
+        (``missed``, ``subscriptionRemoved``, ``reauthorizationRequired``) there; without it, none
+        (graph:concepts/change-notifications-lifecycle-events.md)."""
         if len(client_state) > 128:
             raise ValueError("clientState is limited to 128 characters")
         body = {
@@ -350,6 +422,8 @@ class GraphClient:
             "expirationDateTime": graph_datetime(expiration),
             "clientState": client_state,
         }
+        if lifecycle_url:
+            body["lifecycleNotificationUrl"] = lifecycle_url
         return self._call("POST", "/subscriptions", mailbox=mailbox, json_body=body)
 
     def renew_subscription(self, subscription_id: str, expiration: datetime, *, mailbox: str = "") -> dict:
@@ -381,9 +455,11 @@ class GraphClient:
             elif 200 <= int(item.get("status", 0)) < 300:
                 outcomes[path] = item.get("body") or {}
             else:
-                outcomes[path] = error_from_response(
+                outcomes[path] = error = error_from_response(
                     int(item["status"]), item.get("body"), item.get("headers")
                 )
+                if isinstance(error, GraphAuthError) and error.status == 403:
+                    error.permission = required_permission("GET", path)
         return outcomes
 
     def _pages(self, url: str, mailbox: str, prefer: Sequence[str]) -> Iterator[dict]:
@@ -436,19 +512,29 @@ class GraphClient:
             outcome = self._send_once(method, url, mailbox=mailbox, json_body=json_body, prefer=prefer)
             if isinstance(outcome, requests.Response):
                 return outcome
-            if not _retryable(outcome) or attempt >= self.max_retries:
-                raise outcome
-            delay = self._delay(outcome, attempt)
-            logger.info(
-                "Graph %s answered %s %s; retry %d in %.2fs",
-                method,
-                outcome.status or "no response",
-                outcome.code,
-                attempt + 1,
-                delay,
-            )
-            self._sleep(delay)
+            self._wait_before_retry(method, outcome, attempt, url)
             attempt += 1
+
+    def _wait_before_retry(self, method: str, outcome: GraphError, attempt: int, url: str) -> None:
+        """Sleep before the next try, or raise ``outcome``: not retryable, out of retries, or a Retry-After longer
+        than ``retry_after_cap``."""
+        if isinstance(outcome, GraphAuthError) and outcome.status == 403:
+            outcome.permission = required_permission(method, url)
+        if not _retryable(outcome) or attempt >= self.max_retries or self._over_cap(outcome):
+            raise outcome
+        delay = self._delay(outcome, attempt)
+        logger.info(
+            "Graph %s answered %s %s; retry %d in %.2fs",
+            method,
+            outcome.status or "no response",
+            outcome.code,
+            attempt + 1,
+            delay,
+        )
+        self._sleep(delay)
+
+    def _over_cap(self, error: GraphError) -> bool:
+        return error.retry_after is not None and error.retry_after > self.retry_after_cap
 
     def _send_once(
         self, method: str, url: str, *, mailbox: str, json_body: Any, prefer: Sequence[str]
@@ -473,7 +559,7 @@ class GraphClient:
 
     def _delay(self, error: GraphError, attempt: int) -> float:
         if error.retry_after is not None:
-            return error.retry_after
+            return min(error.retry_after, self.retry_after_cap)
         # Full jitter: spreads retries of many workers instead of having them return in step.
         return self._rng.uniform(0, min(self.backoff_cap, self.backoff_base * 2**attempt))
 

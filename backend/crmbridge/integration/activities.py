@@ -16,11 +16,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import services, store, sync
+from .. import services, store
 from ..auth.caller import Caller
 from ..domain.activity import Status, checked
 from ..domain.classification import Kind, OrgDomains
 from ..domain.errors import Gone, InvalidInput, NotAllowed, NotFound, StaleVersion
+from ..graph import sync
 from ..models import (
     ActivityRow,
     AttendeeResponseRow,
@@ -66,7 +67,6 @@ def upsert(session: Session, caller: Caller, source: str, external_id: str, data
             return services.view(store.to_domain(row), org), True, []
         except IntegrityError:  # the same id created by a concurrent request: replace that one instead
             session.rollback()
-            sync.take_enqueued(session)
             row = find_by_external_id(session, caller, source, external_id)
             if row is None:
                 raise

@@ -1,5 +1,5 @@
-"""``crmbridge webhooks deliver`` and ``crmbridge retention prune``: the outbox and retention, for cron or a worker
-(which calls ``webhooks.deliver_due`` and ``audit.prune`` itself)."""
+"""``crmbridge webhooks deliver`` and ``crmbridge retention prune``: the webhook outbox and retention, for cron
+(``crmbridge worker`` also sends the due deliveries each round, when Graph is on)."""
 
 import click
 from flask import current_app

@@ -18,7 +18,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import sync
 from ..auth.caller import Caller
 from ..domain.errors import InvalidInput
 from ..models import IdempotencyKeyRow, now
@@ -79,7 +78,6 @@ def once(session: Session, caller: Caller, key: str, request_hash: str,
         session.commit()
     except IntegrityError:  # the same key, committed by a concurrent request a moment ago
         session.rollback()
-        sync.take_enqueued(session)
         found = _stored(session, caller, key)
         if found is None:
             raise

@@ -1,6 +1,7 @@
 """The outbox of internal meetings left in an old calendar by a reassign: each is cancelled there, after the same
 check as every other write (``sync.check_before_write``: an attendee outside the organization, or a meeting the
-organizer does not own, refuses it). Run by ``crmbridge sync`` and after the request that moved the activity."""
+organizer does not own, refuses it). Run by ``crmbridge sync`` and by the worker, before the outbox of internal
+meetings."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import sync
 from ..domain.classification import OrgDomains
-from ..graph import GraphClient, GraphNotFound
-from ..linking import CRM_ACTIVITY_PROPERTY, graph_id_of
+from ..graph import GraphClient, GraphNotFound, sync
+from ..graph.linking import CRM_ACTIVITY_PROPERTY, graph_id_of
 from ..models import RetiredMeetingRow, now
 from . import events
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, Route
 
-from crmbridge import db, drift_watch
+from crmbridge import db
 from crmbridge.auth import dev_tokens
 from crmbridge.domain.classification import OrgDomains
+from crmbridge.graph import drift_watch
 from crmbridge.models import ActivityRow
 
 REPO = Path(__file__).resolve().parents[3]

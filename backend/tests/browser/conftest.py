@@ -182,8 +182,8 @@ def graph_on(live_backend):
     Graph; the backend goes back to Graph off afterwards."""
     from fake_graph import start_fake_graph
 
-    from crmbridge import graph_setup
     from crmbridge.graph import GraphClient
+    from crmbridge.graph import setup as graph_setup
 
     app = live_backend.app
     before = app.extensions.get(graph_setup.EXTENSION)

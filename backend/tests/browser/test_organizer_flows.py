@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
-from crmbridge.linking import link_sent_invitations
+from crmbridge.graph.linking import link_sent_invitations
 from crmbridge.models import MeetingLinkRow
 
 from .browser_support import (

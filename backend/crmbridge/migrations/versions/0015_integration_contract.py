@@ -4,14 +4,14 @@ behind by a delete or a reassign, the activity events (audit trail and change fe
 Rows written before this revision belong to the tenant ``default`` (development tokens' tenant).
 
 Revision ID: 0015
-Revises: 0004
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0004"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,8 @@
 """The internal meeting follows the CRM activity, through an outbox.
 
 Every change to an activity adds a row to ``sync_jobs`` in the same transaction (``enqueue``), so no change is
-lost whatever happens to Graph. Jobs run right after the API request when Graph is configured (best effort, one
-try) and from ``crmbridge sync`` (retries with backoff). Running a job brings the organizer's internal meeting to
+lost whatever happens to Graph. No API request waits on them: ``crmbridge worker`` (``worker.py``) runs them
+continuously, ``crmbridge sync`` once (retries with backoff). Running a job brings the organizer's internal meeting to
 the activity's current state:
 
 - attendees: the internal participants and the organization's rooms, never an external address; the organizer
@@ -19,6 +19,15 @@ every attendee on an organizer's PATCH or cancel (DESIGN 8), so one attendee out
 mail to a customer, and it is refused. The refusal is recorded on the link (the taskpane shows it, ``crmbridge
 sync`` reports it) and the job keeps looking, by reading only, until the outsider is gone or the link changes.
 
+Every organizer PATCH mails every attendee (DESIGN 8), so updates are spared (``SyncSettings``):
+
+- rooms are booked by one meeting only (``room_booking``): a room declines a second booking of the same time;
+  the other meeting carries the location text;
+- a change of the notes alone waits ``notes_coalesce`` from the first waiting edit, so several edits become one
+  update; with ``notes_only_updates`` off it updates nothing and the notes travel with the next real change;
+- the body of an online meeting is never PATCHed: that loses or regenerates its join information
+  (microsoftgraph/microsoft-graph-docs-contrib #311, #3670); the taskpane shows the newer notes instead.
+
 The external meeting is the organizer's: nothing here writes to it, and a write aimed at its id is refused.
 """
 
@@ -28,36 +37,62 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from tzlocal.windows_tz import tz_win
 
-from . import store
-from .domain.activity import Activity, Status
-from .domain.addresses import address_key
-from .domain.classification import Kind, OrgDomains, classify
-from .domain.draft import external_draft
-from .domain.outsiders import attendee_addresses, outsiders
-from .graph import GraphClient, GraphError, GraphNotFound
-from .integration import events
+from .. import store
+from ..auth.obo import SignInNeeded
+from ..domain.activity import Activity, Status
+from ..domain.addresses import address_key
+from ..domain.classification import Kind, OrgDomains, classify
+from ..domain.draft import external_draft
+from ..domain.outsiders import attendee_addresses, outsiders
+from ..integration import events
+from ..models import (
+    ActivityRow,
+    ExternalMeetingCheckRow,
+    InternalMeetingSyncRow,
+    MeetingLinkRow,
+    SyncJobRow,
+    now,
+)
+from .client import GraphClient, GraphError, GraphNotFound
 from .linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, EXTERNAL_DRAFT, addin_value, graph_id_of, link_properties
-from .models import ActivityRow, InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow, now
 
 log = logging.getLogger(__name__)
 
-ENQUEUED = "crmbridge.sync.enqueued"
 TIME_FIELDS = ("start", "end", "isAllDay")
 LEASE = timedelta(minutes=5)
 KEEP_DONE = timedelta(days=7)
 RETRY_BASE_SECONDS = 30
 RETRY_CAP_SECONDS = 3600
-# Per request, after its own activity: how many of the organizer's waiting jobs to retry (delegated mode has no
-# background worker, so the organizer's next change is when they get another try).
-REQUEST_BACKLOG = 5
+SIGN_IN_NEEDED = "sign-in needed"
+SIGN_IN_WAIT = timedelta(days=1)  # the organizer's next sign-in releases the job sooner
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """The deployment's choices (README, .env.example); the defaults are the settings' defaults."""
+
+    room_booking: str = "internal"  # which meeting books the organization's rooms: internal or external
+    notes_coalesce: timedelta = timedelta(seconds=300)
+    notes_only_updates: bool = True
+
+    @classmethod
+    def from_config(cls, config) -> SyncSettings:
+        return cls(room_booking=config.get("ROOM_BOOKING", "internal"),
+                   notes_coalesce=timedelta(seconds=config.get("NOTES_COALESCE_SECONDS", 300)),
+                   notes_only_updates=config.get("NOTES_ONLY_UPDATES", True))
+
+
+DEFAULT_SETTINGS = SyncSettings()
+NOTES_ONLY_OFF = "notes-only-off"
+ONLINE_MEETING = "online-meeting"
 
 
 class RefusedWrite(RuntimeError):
@@ -65,7 +100,7 @@ class RefusedWrite(RuntimeError):
 
 
 # What the check before a write reads of the event.
-WRITE_CHECK_FIELDS = ("attendees", "isOrganizer")
+WRITE_CHECK_FIELDS = ("attendees", "isOrganizer", "isOnlineMeeting", "onlineMeeting")
 OUTSIDERS = "outsiders"
 NOT_ORGANIZER = "not-organizer"
 
@@ -82,19 +117,36 @@ def check_before_write(graph: GraphClient, mailbox: str, event_id: str, org: Org
     """Read the event as it is now; the reason a write would be unsafe, or None. Raises GraphNotFound when the
     event is gone. Writing to an attendee's copy is never ours to do (DESIGN 1), and an organizer's write mails
     every attendee, so any attendee outside the organization's domains refuses it."""
+    return read_before_write(graph, mailbox, event_id, org)[0]
+
+
+def read_before_write(graph: GraphClient, mailbox: str, event_id: str, org: OrgDomains
+                      ) -> tuple[Refusal | None, dict]:
+    """``check_before_write``, and the event as read (attendees with the rooms' answers, online meeting)."""
     event = graph.get_event(mailbox, event_id, select=WRITE_CHECK_FIELDS)
     if event.get("isOrganizer") is False:
-        return Refusal(NOT_ORGANIZER)
+        return Refusal(NOT_ORGANIZER), event
     found = outsiders(attendee_addresses(event), org)
-    return Refusal(OUTSIDERS, found) if found else None
+    return (Refusal(OUTSIDERS, found) if found else None), event
+
+
+def is_online_meeting(event: dict) -> bool:
+    return bool(event.get("isOnlineMeeting") or (event.get("onlineMeeting") or {}).get("joinUrl"))
+
+
+def room_responses(event: dict) -> dict[str, str]:
+    """Each resource attendee's answer (``status.response``), by address."""
+    return {a["emailAddress"]["address"].lower(): ((a.get("status") or {}).get("response") or "none")
+            for a in event.get("attendees") or []
+            if a.get("type") == "resource" and (a.get("emailAddress") or {}).get("address")}
 
 
 # The internal meeting, as plain values -------------------------------------------------------------------------
 
 
-def internal_attendees(activity: Activity, org: OrgDomains) -> list[dict]:
-    """Internal participants as in the CRM, and rooms in the organization's domains as resources. Externals,
-    and rooms outside the organization (their mailbox would receive the notes), are left out."""
+def internal_attendees(activity: Activity, org: OrgDomains, *, book_rooms: bool = True) -> list[dict]:
+    """Internal participants as in the CRM, and (``book_rooms``) rooms in the organization's domains as resources.
+    Externals, and rooms outside the organization (their mailbox would receive the notes), are left out."""
     organizer = address_key(activity.organizer_email)
     attendees = []
     for participant in activity.classified(org):
@@ -103,7 +155,8 @@ def internal_attendees(activity: Activity, org: OrgDomains) -> list[dict]:
         kind = participant.verdict.kind
         if kind is Kind.INTERNAL:
             attendee_type = participant.type
-        elif kind is Kind.RESOURCE and classify(participant.email, "required", org).kind is Kind.INTERNAL:
+        elif (book_rooms and kind is Kind.RESOURCE
+              and classify(participant.email, "required", org).kind is Kind.INTERNAL):
             attendee_type = "resource"
         else:
             continue
@@ -123,16 +176,16 @@ def _graph_time(activity: Activity, moment: datetime) -> dict:
     return {"dateTime": moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "timeZone": "UTC"}
 
 
-def internal_meeting(activity: Activity, org: OrgDomains) -> dict:
+def internal_meeting(activity: Activity, org: OrgDomains, settings: SyncSettings = DEFAULT_SETTINGS) -> dict:
     """The internal meeting's Graph fields (without link properties and transactionId)."""
     return {
         "subject": activity.subject,
-        "body": {"contentType": "text", "content": activity.internal_notes},
+        "body": notes_body(activity),
         "start": _graph_time(activity, activity.start),
         "end": _graph_time(activity, activity.end),
         "isAllDay": activity.is_all_day,
         "location": {"displayName": activity.location},
-        "attendees": internal_attendees(activity, org),
+        "attendees": internal_attendees(activity, org, book_rooms=settings.room_booking == "internal"),
     }
 
 
@@ -154,6 +207,10 @@ def customer_appointment(activity: Activity, org: OrgDomains) -> dict:
             {"id": ADDIN_PROPERTY, "value": addin_value(activity.id, EXTERNAL_DRAFT)},
         ],
     }
+
+
+def notes_body(activity: Activity) -> dict:
+    return {"contentType": "text", "content": activity.internal_notes}
 
 
 def field_hashes(event: dict) -> dict[str, str]:
@@ -179,7 +236,6 @@ def enqueue(session: Session, row: ActivityRow, reason: str) -> None:
     """Record that ``row`` changed, in the caller's transaction. Call it before the commit."""
     with session.no_autoflush:
         session.add(SyncJobRow(activity=row, reason=reason, attempts=0, next_attempt_at=now(), done=False))
-    session.info.setdefault(ENQUEUED, []).append(row)
 
 
 def enqueue_upcoming(session: Session, at: datetime) -> int:
@@ -187,13 +243,7 @@ def enqueue_upcoming(session: Session, at: datetime) -> int:
     rows = session.scalars(select(ActivityRow).where(ActivityRow.end_utc > at)).all()
     for row in rows:
         enqueue(session, row, "upcoming")
-    session.info.pop(ENQUEUED, None)  # run by the command, not by a request's after-commit hook
     return len(rows)
-
-
-def take_enqueued(session: Session) -> list[ActivityRow]:
-    """The activities enqueued through this session since the last call."""
-    return session.info.pop(ENQUEUED, [])
 
 
 @dataclass
@@ -213,6 +263,9 @@ class SyncReport:
 
     def summary(self) -> str:
         parts = [f"{count} {action}" for action, count in sorted(self.actions.items()) if action != "refused"]
+        if self.actions.get("notes-held"):
+            parts.append("(notes-held: the internal meeting keeps its older notes because it is an online meeting "
+                         "or notes-only updates are off; the taskpane shows the newer ones)")
         if self.refused:
             ids = ", ".join(str(i) for i in sorted(set(self.refused)))
             parts.append(f"{len(self.refused)} refused (someone outside the organization is on the internal meeting "
@@ -259,37 +312,64 @@ def due_activity_ids(session: Session, *, at: datetime, retry_now: bool = False,
 
 def run_due(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime | None = None,
             activity_ids: Iterable[int] | None = None, organizer_key: str | None = None,
-            limit: int | None = None, retry_now: bool = False) -> SyncReport:
-    """Run the jobs that are due (every waiting job with ``retry_now``), one activity at a time."""
+            limit: int | None = None, retry_now: bool = False, settings: SyncSettings = DEFAULT_SETTINGS,
+            lease: timedelta = LEASE, keep_going: Callable[[], bool] = lambda: True) -> SyncReport:
+    """Run the jobs that are due (every waiting job with ``retry_now``), one activity at a time, while
+    ``keep_going()`` says so (a worker told to stop finishes the activity it is on and claims no more)."""
     at = at or now()
     report = SyncReport()
     for activity_id in due_activity_ids(session, at=at, retry_now=retry_now, activity_ids=activity_ids,
                                         organizer_key=organizer_key, limit=limit):
-        report.merge(run_activity_jobs(session, graph, org, activity_id, at=at, retry_now=retry_now))
+        if not keep_going():
+            break
+        report.merge(run_activity_jobs(session, graph, org, activity_id, at=at, retry_now=retry_now,
+                                       settings=settings, lease=lease))
     return report
 
 
+def coalesce_until(session: Session, activity_id: int, settings: SyncSettings) -> datetime | None:
+    """When the activity's waiting notes edits are written together: the oldest waiting job plus the window."""
+    oldest = session.scalar(select(func.min(SyncJobRow.created_at))
+                            .where(SyncJobRow.activity_id == activity_id, SyncJobRow.done.is_(False)))
+    return oldest + settings.notes_coalesce if oldest is not None else None
+
+
 def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, activity_id: int, *,
-                      at: datetime, retry_now: bool = False) -> SyncReport:
-    """Claim the activity's due jobs (a lease, so two workers never run them at once), sync, settle the claim."""
+                      at: datetime, retry_now: bool = False, settings: SyncSettings = DEFAULT_SETTINGS,
+                      lease: timedelta = LEASE) -> SyncReport:
+    """Claim the activity's due jobs (a lease, so two workers never run them at once), sync, settle the claim.
+
+    The claim locks the rows with ``FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite has one writer and ignores it):
+    a second worker passes over rows another is claiming instead of waiting for them, and the lease
+    (``next_attempt_at``) keeps them from being claimed again until it runs out, which is how the job of a
+    killed worker comes back."""
     report = SyncReport()
     token = uuid.uuid4().hex
-    claimed = session.execute(
-        update(SyncJobRow)
-        .where(SyncJobRow.activity_id == activity_id, _due(at, retry_now))
-        .values(claimed_by=token, next_attempt_at=at + LEASE, attempts=SyncJobRow.attempts + 1, updated_at=at)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    ids = session.scalars(
+        select(SyncJobRow.id).where(SyncJobRow.activity_id == activity_id, _due(at, retry_now))
+        .with_for_update(skip_locked=True)
+    ).all()
+    claimed = 0
+    if ids:
+        claimed = session.execute(
+            update(SyncJobRow)
+            .where(SyncJobRow.id.in_(ids), _due(at, retry_now))
+            .values(claimed_by=token, next_attempt_at=at + lease, attempts=SyncJobRow.attempts + 1, updated_at=at)
+            .execution_options(synchronize_session=False)
+        ).rowcount
     session.commit()
     if not claimed:
         return report
     try:
-        action = sync_activity(session, graph, activity_id, org, at=at)
+        action = sync_activity(session, graph, activity_id, org, at=at, settings=settings)
     except Exception as exc:  # recorded on the job and retried: never lost, never raised into a request
         session.rollback()
         attempts = session.scalar(select(SyncJobRow.attempts).where(SyncJobRow.claimed_by == token).limit(1)) or 1
         delay = retry_delay(attempts)
         described = describe(exc)
+        if isinstance(exc, SignInNeeded):
+            # Delegated mode: no token of the organizer's until they sign in again (which releases the job).
+            delay, described = SIGN_IN_WAIT, f"{SIGN_IN_NEEDED}: {exc.error}"
         session.execute(
             update(SyncJobRow).where(SyncJobRow.claimed_by == token)
             .values(claimed_by=None, next_attempt_at=at + delay, last_error=described[:255], updated_at=at)
@@ -307,6 +387,10 @@ def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, act
         values = {"claimed_by": None, "next_attempt_at": at + retry_delay(attempts),
                   "last_error": "refused: someone outside the organization is on the internal meeting"}
         report.refused.append(activity_id)
+    elif action == "deferred":
+        # A notes edit inside the coalescing window: every waiting job of the activity runs together at its end.
+        until = coalesce_until(session, activity_id, settings) or at
+        values = {"claimed_by": None, "next_attempt_at": max(until, at), "attempts": 0, "last_error": None}
     else:
         values = {"claimed_by": None, "done": True, "last_error": None}
     session.execute(
@@ -316,6 +400,26 @@ def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, act
     session.commit()
     report.count(action)
     return report
+
+
+def release_waiting_for_sign_in(session: Session, organizer_key: str) -> int:
+    """The organizer signed in: their jobs that waited for it are due now. Returns how many."""
+    ids = select(ActivityRow.id).where(ActivityRow.organizer_key == organizer_key)
+    released = session.execute(
+        update(SyncJobRow)
+        .where(SyncJobRow.done.is_(False), SyncJobRow.claimed_by.is_(None),
+               SyncJobRow.last_error.startswith(SIGN_IN_NEEDED), SyncJobRow.activity_id.in_(ids))
+        .values(next_attempt_at=now()).execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return released
+
+
+def waiting_for_sign_in(session: Session, activity_id: int) -> bool:
+    """Whether the activity's internal meeting waits for its organizer to sign in (delegated mode)."""
+    return session.scalar(select(SyncJobRow.id).where(
+        SyncJobRow.activity_id == activity_id, SyncJobRow.done.is_(False), SyncJobRow.next_attempt_at > now(),
+        SyncJobRow.last_error.startswith(SIGN_IN_NEEDED)).limit(1)) is not None
 
 
 def describe(exc: BaseException) -> str:
@@ -331,10 +435,11 @@ def describe(exc: BaseException) -> str:
 
 
 def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: OrgDomains, *,
-                  at: datetime | None = None) -> str:
+                  at: datetime | None = None, settings: SyncSettings = DEFAULT_SETTINGS) -> str:
     """Bring the internal meeting to the activity's current state. Returns what was done: created, updated,
-    unchanged, cancelled, refused (the check before the write found an outsider), past or gone. Commits; raises
-    GraphError (the job is retried)."""
+    unchanged, cancelled, refused (the check before the write found an outsider), deferred (a notes edit inside
+    the coalescing window), notes-held (only the notes changed and they are not written: notes-only updates are
+    off, or the meeting is an online meeting), past or gone. Commits; raises GraphError (the job is retried)."""
     at = at or now()
     # Fresh from the database: another worker may have linked or changed the meeting since this session looked.
     row = session.get(ActivityRow, activity_id, populate_existing=True)
@@ -347,7 +452,7 @@ def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: O
     state = session.get(InternalMeetingSyncRow, activity_id, populate_existing=True)
     if activity.status is Status.CANCELLED:
         return _cancel(session, graph, row, internal, state, org)
-    event = internal_meeting(activity, org)
+    event = internal_meeting(activity, org, settings)
     if internal is None or graph_id_of(internal) is None:
         return _create(session, graph, row, internal, state, event, at)
     if internal.state == "cancelled":  # cancelled, then planned again: a new meeting
@@ -357,25 +462,43 @@ def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: O
         changes["singleValueExtendedProperties"] = link_properties(row.id)  # a meeting we did not create
     if not changes:
         return "unchanged"
+    if state is not None and set(changes) == {"body"}:
+        if not settings.notes_only_updates:
+            state.notes_held = NOTES_ONLY_OFF
+            session.commit()
+            return "notes-held"
+        until = coalesce_until(session, row.id, settings)
+        if until is not None and at < until:
+            return "deferred"
     event_id = graph_id_of(internal)
     _refuse_foreign(row, event_id)
+    held = None
     try:
-        if not _safe_to_write(session, graph, row, internal, event_id, org):
+        checked = _safe_to_write(session, graph, row, internal, event_id, org)
+        if checked is None:
             return "refused"
-        graph.update_event(activity.organizer_email, event_id, changes)
+        if "body" in changes and is_online_meeting(checked):
+            changes.pop("body")  # a body PATCH loses the join information (docs-contrib #311, #3670)
+            held = ONLINE_MEETING
+        if changes:
+            graph.update_event(activity.organizer_email, event_id, changes)
     except GraphNotFound:
         # The organizer deleted it in Outlook: the CRM still has the meeting, so it is made again.
         log.info("activity %s: the internal meeting is gone from the calendar; creating it again", row.id)
         return _create(session, graph, row, internal, state, event, at, replace=True)
-    _remember(session, row, state, event, at)
+    state = _remember(session, row, state, event, at, written=changes)
+    state.notes_held = held
+    state.room_responses = json.dumps(room_responses(checked), sort_keys=True)
     session.commit()
-    return "updated"
+    return "updated" if changes else "notes-held"
 
 
 def _create(session: Session, graph: GraphClient, row: ActivityRow, internal: MeetingLinkRow | None,
             state: InternalMeetingSyncRow | None, event: dict, at: datetime, *, replace: bool = False) -> str:
     """Create the internal meeting. ``replace``: the linked one is gone (cancelled or deleted); its ids are
     dropped and a new transactionId is drawn in the same commit, or Graph would hand the old meeting back."""
+    # A stored transactionId without a finished sync: an earlier try sent the create and lost the answer.
+    tried_before = state is not None and state.synced_at is None and not replace
     if state is None:
         state = InternalMeetingSyncRow(activity_id=row.id, mailbox=row.organizer_email, field_hashes="{}",
                                        transaction_id=_transaction_id(row.id))
@@ -386,10 +509,12 @@ def _create(session: Session, graph: GraphClient, row: ActivityRow, internal: Me
         internal.graph_event_id = internal.ews_item_id = internal.ical_uid = None
         internal.state = "pending"
     session.commit()  # the transactionId is stored before the call, so every retry reuses it
-    created = graph.create_event(
-        row.organizer_email, {**event, "singleValueExtendedProperties": link_properties(row.id)},
-        state.transaction_id,
-    )
+    created = _already_created(graph, row) if tried_before else None
+    if created is None:
+        created = graph.create_event(
+            row.organizer_email, {**event, "singleValueExtendedProperties": link_properties(row.id)},
+            state.transaction_id, find_existing=lambda: _already_created(graph, row),
+        )
     if internal is None:
         internal = MeetingLinkRow(kind="internal")
         row.links.append(internal)
@@ -397,7 +522,9 @@ def _create(session: Session, graph: GraphClient, row: ActivityRow, internal: Me
     internal.ical_uid = created.get("iCalUId") or internal.ical_uid
     internal.state = "sent"  # Graph sends the invitations to the internal attendees at once
     internal.updated_at = at
-    _remember(session, row, state, event, at)
+    state = _remember(session, row, state, event, at)
+    state.notes_held = None
+    state.room_responses = json.dumps(room_responses(created), sort_keys=True)
     session.commit()
     return "created"
 
@@ -422,7 +549,7 @@ def _cancel(session: Session, graph: GraphClient, row: ActivityRow, internal: Me
     for event_id in event_ids:
         _refuse_foreign(row, event_id)
         try:
-            if not _safe_to_write(session, graph, row, internal, event_id, org):
+            if _safe_to_write(session, graph, row, internal, event_id, org) is None:
                 return "refused"
             graph.cancel_event(row.organizer_email, event_id)
         except GraphNotFound:
@@ -434,14 +561,31 @@ def _cancel(session: Session, graph: GraphClient, row: ActivityRow, internal: Me
 
 
 def _remember(session: Session, row: ActivityRow, state: InternalMeetingSyncRow | None, event: dict,
-              at: datetime) -> None:
+              at: datetime, *, written: dict | None = None) -> InternalMeetingSyncRow:
+    """Store the hash of each field as the meeting now has it: all of ``event``, or only the ``written`` fields
+    (a field held back keeps its old hash, so it is still seen as changed)."""
+    hashes = field_hashes(event)
     if state is None:
         state = InternalMeetingSyncRow(activity_id=row.id, mailbox=row.organizer_email,
                                        transaction_id=_transaction_id(row.id))
         session.add(state)
-    state.field_hashes = json.dumps(field_hashes(event), sort_keys=True)
+    elif written is not None:
+        kept = json.loads(state.field_hashes or "{}")
+        kept.update({name: hashes[name] for name in written if name in hashes})
+        hashes = kept
+    state.field_hashes = json.dumps(hashes, sort_keys=True)
     state.synced_version = row.version
     state.synced_at = at
+    return state
+
+
+def _already_created(graph: GraphClient, row: ActivityRow) -> dict | None:
+    """The internal meeting an earlier try created after all, found by its extended property: the window in which
+    Graph de-duplicates a transactionId is not documented (DESIGN 8), so a create is looked up before it is sent
+    again."""
+    found = graph.find_events_by_extended_property(row.organizer_email, CRM_ACTIVITY_PROPERTY, str(row.id))
+    live = [event for event in found if not event.get("isCancelled")]
+    return live[0] if live else None
 
 
 def _link(row: ActivityRow, kind: str) -> MeetingLinkRow | None:
@@ -449,12 +593,13 @@ def _link(row: ActivityRow, kind: str) -> MeetingLinkRow | None:
 
 
 def _safe_to_write(session: Session, graph: GraphClient, row: ActivityRow, internal: MeetingLinkRow,
-                   event_id: str, org: OrgDomains) -> bool:
-    """The check before every write. Records a refusal on the link (and commits it), or clears an old one."""
-    refusal = check_before_write(graph, row.organizer_email, event_id, org)
+                   event_id: str, org: OrgDomains) -> dict | None:
+    """The check before every write: the event as read when it is safe, else None. Records a refusal on the link
+    (and commits it), or clears an old one."""
+    refusal, event = read_before_write(graph, row.organizer_email, event_id, org)
     if refusal is None:
         internal.write_blocked = internal.blocked_addresses = internal.blocked_at = None
-        return True
+        return event
     addresses = json.dumps(list(refusal.outsiders))
     if internal.write_blocked != refusal.reason or internal.blocked_addresses != addresses:
         internal.write_blocked, internal.blocked_addresses, internal.blocked_at = refusal.reason, addresses, now()
@@ -463,7 +608,7 @@ def _safe_to_write(session: Session, graph: GraphClient, row: ActivityRow, inter
     session.commit()
     log.warning("activity %s: not writing to its internal meeting: %s (%d outside the organization)",
                 row.id, refusal.reason, len(refusal.outsiders))
-    return False
+    return None
 
 
 def _refuse_foreign(row: ActivityRow, event_id: str) -> None:
@@ -476,18 +621,30 @@ def _transaction_id(activity_id: int) -> str:
     return f"crmbridge-{activity_id}-{uuid.uuid4().hex}"
 
 
-# Where jobs run ------------------------------------------------------------------------------------------------
+# What the taskpane shows -------------------------------------------------------------------------------------------
 
 
-def run_for_request(session: Session, graph: GraphClient, org: OrgDomains, rows: list[ActivityRow], *,
-                    own_mailbox: str | None) -> SyncReport:
-    """Right after an API request committed its change. ``own_mailbox``: in delegated mode the caller's address
-    (the token reaches that mailbox only); None in application mode."""
-    own_key = store.organizer_key(own_mailbox) if own_mailbox else None
-    ids = sorted({row.id for row in rows if row.id is not None and (own_key is None or row.organizer_key == own_key)})
-    report = SyncReport()
-    if ids:
-        report.merge(run_due(session, graph, org, activity_ids=ids))
-    if own_key is not None:
-        report.merge(run_due(session, graph, org, organizer_key=own_key, limit=REQUEST_BACKLOG))
-    return report
+def notes_in_meeting(session: Session, activity: Activity) -> dict | None:
+    """Whether the internal meeting holds the CRM's current notes: ``{"in_meeting": bool, "reason": ...}``, reason
+    ``online-meeting`` or ``notes-only-off`` (held back on purpose) or ``waiting`` (coalescing, or not yet
+    written); None when the backend has not synced an internal meeting."""
+    state = session.get(InternalMeetingSyncRow, activity.id)
+    if state is None or state.synced_at is None:
+        return None
+    written = json.loads(state.field_hashes or "{}").get("body")
+    if written == field_hashes({"body": notes_body(activity)})["body"]:
+        return {"in_meeting": True, "reason": None}
+    return {"in_meeting": False, "reason": state.notes_held or "waiting"}
+
+
+def room_answers(session: Session, activity_id: int) -> list[dict]:
+    """Each booked room's answer, from the meeting that books it: ``{"email", "response", "meeting"}``."""
+    answers = []
+    state = session.get(InternalMeetingSyncRow, activity_id)
+    for email, response in sorted(json.loads((state.room_responses if state else None) or "{}").items()):
+        answers.append({"email": email, "response": response, "meeting": "internal"})
+    check = session.get(ExternalMeetingCheckRow, activity_id)
+    if check is not None and check.snapshot:
+        for email, response in sorted(room_responses(json.loads(check.snapshot)).items()):
+            answers.append({"email": email, "response": response, "meeting": "external"})
+    return answers

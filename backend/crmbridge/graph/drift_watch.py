@@ -7,7 +7,14 @@
 - Each linked external meeting is compared with its activity (``domain.drift``); the meeting's fields and each
   external's answer are stored, so ``GET /api/drift`` answers from the database.
 - Change notifications (``POST /api/graph/notifications``) only record which mailbox changed; ``crmbridge scan
-  --notified`` runs the incremental round for those mailboxes. Subscriptions are renewed before they expire.
+  --notified`` runs the incremental round for those mailboxes. Subscriptions last the documented maximum for
+  Outlook events (10,080 minutes, graph:api-reference/v1.0/resources/subscription.md) less a margin and are renewed
+  a day before they end; they are created with a ``lifecycleNotificationUrl`` (the same endpoint), so Graph tells
+  us when notifications were ``missed`` (a delta round follows), the subscription was removed (it is made again)
+  or needs reauthorizing (it is renewed) (graph:concepts/change-notifications-lifecycle-events.md).
+- A linked meeting that turns out to be a recurring series (``type`` seriesMaster) is not compared: an activity
+  is one meeting, and comparing it with the series' first instance would be wrong. Occurrences and exceptions
+  have their own ids and compare as single meetings.
 - The organization's verified domains come from ``GET /organization``.
 
 Everything here reads Graph; the only writes are subscriptions.
@@ -26,27 +33,29 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from . import store
-from .domain.activity import Activity, Status
-from .domain.addresses import AddressError, address_key, normalise_domain
-from .domain.classification import OrgDomains
-from .domain.drift import Difference, compute_drift
-from .domain.errors import InvalidInput
-from .domain.graph_event import read_graph_event
-from .graph import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, event_path
-from .integration import events
-from .linking import graph_id_of, link_sent_invitations
-from .models import (
+from .. import store
+from ..domain.activity import Activity, Status
+from ..domain.addresses import AddressError, address_key, normalise_domain
+from ..domain.classification import OrgDomains
+from ..domain.drift import Difference, compute_drift
+from ..domain.errors import InvalidInput
+from ..domain.graph_event import read_graph_event
+from ..integration import events
+from ..models import (
     ActivityRow,
     AttendeeResponseRow,
     DeltaStateRow,
     ExternalMeetingCheckRow,
     GraphNotificationRow,
     GraphSubscriptionRow,
+    InternalMeetingSyncRow,
     MeetingLinkRow,
     OrgDomainRow,
     now,
 )
+from .client import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, event_path
+from .linking import graph_id_of, link_sent_invitations
+from .sync import room_answers, room_responses
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +63,13 @@ log = logging.getLogger(__name__)
 SNAPSHOT_FIELDS = ("start", "end", "isAllDay", "location", "isCancelled", "organizer", "attendees")
 EVENT_SELECT = (*SNAPSHOT_FIELDS, "changeKey", "iCalUId", "type", "isOrganizer")
 RESPONSES = {"accepted": "accepted", "tentativelyAccepted": "tentative", "declined": "declined"}
-SUBSCRIPTION_LIFETIME = timedelta(days=2)  # Outlook event subscriptions last under 3 days
+# graph:api-reference/v1.0/resources/subscription.md: at most 10,080 minutes for Outlook events; a few minutes
+# less, so a clock a little ahead of Graph's is not refused.
+MAX_SUBSCRIPTION_LIFETIME = timedelta(minutes=10080)
+SUBSCRIPTION_LIFETIME = MAX_SUBSCRIPTION_LIFETIME - timedelta(minutes=10)
 RENEW_BEFORE = timedelta(days=1)
+SERIES = "series"
+LIFECYCLE_EVENTS = ("missed", "subscriptionRemoved", "reauthorizationRequired")
 WATCHED_LINK_STATES = ("sent", "pending")
 
 
@@ -111,11 +125,12 @@ class ScanStats:
     drifted: int = 0
     rsvp_changed: int = 0
     linked: int = 0
+    series: int = 0
     requests: int = 0
     failed: list[str] = field(default_factory=list)
 
     def add(self, other: ScanStats) -> None:
-        for name in ("mailboxes", "checked", "drifted", "rsvp_changed", "linked", "requests"):
+        for name in ("mailboxes", "checked", "drifted", "rsvp_changed", "linked", "series", "requests"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failed.extend(other.failed)
 
@@ -123,6 +138,9 @@ class ScanStats:
         line = (f"{self.checked} meetings checked in {self.mailboxes} mailbox(es): {self.drifted} drifted, "
                 f"{self.rsvp_changed} RSVPs changed, {self.linked} invitations linked; "
                 f"{self.requests} Graph requests")
+        if self.series:
+            line += (f"; {self.series} linked meeting(s) are recurring series, which crmbridge does not compare: "
+                     "link the one occurrence the activity is about")
         return line + (f"; {len(self.failed)} mailbox(es) failed, left for the next scan" if self.failed else "")
 
 
@@ -135,6 +153,8 @@ def differences(activity: Activity, check: ExternalMeetingCheckRow, org: OrgDoma
     if check.event_state == "deleted":
         cancelled = activity.status is Status.CANCELLED
         return () if cancelled else (Difference("deleted", False, True),)
+    if check.event_state == SERIES:
+        return (Difference("recurringSeries", None, "seriesMaster"),)
     try:
         return compute_drift(activity, read_graph_event(json.loads(check.snapshot or "{}")), org).differences
     except InvalidInput:
@@ -166,6 +186,9 @@ def check_meeting(session: Session, row: ActivityRow, link: MeetingLinkRow, even
     responses: list[tuple[str, str, str]] = []
     if event is None:
         check.event_state, check.snapshot = "deleted", None
+    elif event.get("type") == "seriesMaster":
+        # Never compared with the series' first instance; said plainly in the pane and the scan.
+        check.event_state, check.snapshot = SERIES, json.dumps(_snapshot(event))
     else:
         check.event_state = "cancelled" if event.get("isCancelled") else "live"
         check.snapshot = json.dumps(_snapshot(event))
@@ -256,6 +279,7 @@ def scan_mailbox(session: Session, graph: GraphClient, mailbox: str, org: OrgDom
 
     to_read: list[tuple[MeetingLinkRow, str]] = []
     matched: set[str] = set()
+    _note_internal_rooms(session, key, events)
     for link in _external_links(session, key):
         gid = graph_id_of(link)
         event = events.get(gid) if gid else None
@@ -264,6 +288,7 @@ def scan_mailbox(session: Session, graph: GraphClient, mailbox: str, org: OrgDom
         if event is not None:
             matched.add(event["id"])
             _count(stats, check_meeting(session, link.activity, link, event, org, at))
+            stats.series += event.get("type") == "seriesMaster"
         elif gid in removed or (gid and not incremental and _overlaps(link.activity, start, end)
                                 and not _settled(session, link)):
             to_read.append((link, gid))
@@ -278,6 +303,7 @@ def scan_mailbox(session: Session, graph: GraphClient, mailbox: str, org: OrgDom
                 log.warning("reading a linked meeting failed: %s %s", result.status, result.code)
                 continue
             _count(stats, check_meeting(session, link.activity, link, result, org, at))
+            stats.series += (result or {}).get("type") == "seriesMaster"
     session.commit()
 
     unmatched = [e for gid, e in events.items() if gid not in matched]
@@ -292,6 +318,19 @@ def scan_mailbox(session: Session, graph: GraphClient, mailbox: str, org: OrgDom
     state.updated_at = at
     session.commit()
     return stats
+
+
+def _note_internal_rooms(session: Session, mailbox_key: str, events: dict[str, dict]) -> None:
+    """The rooms' answers to the internal meetings the delta round showed (a room answers after the booking)."""
+    rows = session.execute(
+        select(MeetingLinkRow.graph_event_id, InternalMeetingSyncRow).select_from(MeetingLinkRow)
+        .join(ActivityRow, ActivityRow.id == MeetingLinkRow.activity_id)
+        .join(InternalMeetingSyncRow, InternalMeetingSyncRow.activity_id == ActivityRow.id)
+        .where(MeetingLinkRow.kind == "internal", ActivityRow.organizer_key == mailbox_key,
+               MeetingLinkRow.graph_event_id.in_(list(events)))
+    ).all() if events else []
+    for event_id, state in rows:
+        state.room_responses = json.dumps(room_responses(events[event_id]), sort_keys=True)
 
 
 def _overlaps(row: ActivityRow, start: datetime, end: datetime) -> bool:
@@ -328,7 +367,8 @@ def scan(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime 
         except GraphError as exc:
             session.rollback()
             stats.failed.append(mailbox)
-            log.warning("scanning a mailbox failed: %s %s %s", type(exc).__name__, exc.status, exc.code)
+            log.warning("scanning a mailbox failed: %s %s %s%s", type(exc).__name__, exc.status, exc.code,
+                        f" (needs {exc.permission})" if getattr(exc, "permission", "") else "")
         if after_each is not None:
             after_each(mailbox)
     stats.requests = graph.requests_sent - before
@@ -344,6 +384,7 @@ class NotificationOutcome:
     duplicates: int = 0
     refused: int = 0
     unknown: int = 0
+    lifecycle: int = 0
     mailboxes: set[str] = field(default_factory=set)
 
 
@@ -361,18 +402,28 @@ def record_notifications(session: Session, items: list, client_state: str) -> No
             outcome.refused += 1
             continue
         mailbox = mailboxes.get(str(item.get("subscriptionId")))
-        data = item.get("resourceData") if isinstance(item.get("resourceData"), dict) else {}
-        event_id = str(data.get("id") or str(item.get("resource") or "").rsplit("/", 1)[-1])[:512]
-        if mailbox is None or not event_id or "lifecycleEvent" in item:
-            outcome.unknown += 1
-            continue
-        change_key = _change_key(data.get("@odata.etag"))
+        if "lifecycleEvent" in item:
+            if mailbox is None or item["lifecycleEvent"] not in LIFECYCLE_EVENTS:
+                outcome.unknown += 1
+                continue
+            _lifecycle(session, str(item["subscriptionId"]), mailbox, str(item["lifecycleEvent"]))
+            outcome.lifecycle += 1
+            # Changes may have gone unnotified: the mailbox gets a delta round with the next `scan --notified`.
+            event_id, change_key = f"lifecycle:{item['lifecycleEvent']}", now().isoformat()
+        else:
+            data = item.get("resourceData") if isinstance(item.get("resourceData"), dict) else {}
+            event_id = str(data.get("id") or str(item.get("resource") or "").rsplit("/", 1)[-1])[:512]
+            if mailbox is None or not event_id:
+                outcome.unknown += 1
+                continue
+            change_key = _change_key(data.get("@odata.etag"))
         if session.scalar(select(GraphNotificationRow.id).where(
                 GraphNotificationRow.event_id == event_id, GraphNotificationRow.change_key == change_key)):
             outcome.duplicates += 1
             continue
         session.add(GraphNotificationRow(mailbox=mailbox, event_id=event_id, change_key=change_key,
-                                         change_type=str(item.get("changeType") or "")[:16], processed=False))
+                                         change_type=str(item.get("changeType") or item.get("lifecycleEvent")
+                                                         or "")[:16], processed=False))
         try:
             session.commit()  # one by one: a duplicate arriving at the same moment costs only itself
         except IntegrityError:
@@ -382,6 +433,20 @@ def record_notifications(session: Session, items: list, client_state: str) -> No
         outcome.recorded += 1
         outcome.mailboxes.add(mailbox)
     return outcome
+
+
+def _lifecycle(session: Session, subscription_id: str, mailbox: str, event: str) -> None:
+    """graph:concepts/change-notifications-lifecycle-events.md: ``subscriptionRemoved``: the subscription is gone,
+    `subscriptions renew` makes a new one; ``reauthorizationRequired``: renewing it reauthorizes it, so it is
+    marked due for renewal; ``missed``: nothing to do here beyond the delta round."""
+    row = session.get(GraphSubscriptionRow, subscription_id)
+    if row is None:
+        return
+    if event == "subscriptionRemoved":
+        session.delete(row)
+    elif event == "reauthorizationRequired":
+        row.expires_at = min(row.expires_at, now() + timedelta(minutes=5))
+    session.commit()
 
 
 def _client_state_matches(received: object, expected: str) -> bool:
@@ -438,7 +503,7 @@ class SubscriptionReport:
 def renew_subscriptions(session: Session, graph: GraphClient, mailboxes: Iterable[str], notification_url: str,
                         client_state: str, *, at: datetime | None = None) -> SubscriptionReport:
     """Each watched mailbox gets one subscription on its events, renewed when less than a day is left; the
-    subscriptions of mailboxes no longer watched are deleted."""
+    subscriptions of mailboxes no longer watched are deleted. Lifecycle notifications go to the same URL."""
     at = at or now()
     report = SubscriptionReport()
     wanted = {store.organizer_key(m) for m in mailboxes}
@@ -494,7 +559,8 @@ def _renew_one(session: Session, graph: GraphClient, mailbox: str, rows: list[Gr
                 pass
             session.delete(row)
     if live is None:
-        created = graph.create_subscription(mailbox, notification_url, client_state, at + SUBSCRIPTION_LIFETIME)
+        created = graph.create_subscription(mailbox, notification_url, client_state, at + SUBSCRIPTION_LIFETIME,
+                                            lifecycle_url=notification_url)
         session.add(GraphSubscriptionRow(id=created["id"], mailbox=mailbox, expires_at=at + SUBSCRIPTION_LIFETIME))
         report.created += 1
     session.commit()
@@ -543,6 +609,7 @@ class OutOfSync:
     checked_at: datetime
     differences: tuple[Difference, ...]
     responses: tuple[ExternalResponse, ...]
+    rooms: tuple[dict, ...] = ()
 
     @property
     def activity_id(self) -> int:
@@ -588,6 +655,7 @@ def out_of_sync(session: Session, organizer_email: str, org: OrgDomains, *, at: 
             checked_at=check.checked_at, differences=found,
             responses=tuple(ExternalResponse(r.email, r.display_name, r.response, r.email_key in in_crm,
                                              r.changed_at) for r in responses.get(activity.id, [])),
+            rooms=tuple(room_answers(session, activity.id)),
         ))
     return result
 

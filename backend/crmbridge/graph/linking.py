@@ -24,16 +24,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import store
-from .domain.activity import Activity, Status
-from .domain.addresses import address_key
-from .domain.classification import Kind, OrgDomains, classify
-from .domain.errors import InvalidInput
-from .domain.graph_event import read_graph_event
-from .domain.outsiders import attendee_addresses, outsiders
-from .graph import GraphClient, GraphError, GraphNotFound
-from .integration import events
-from .models import ActivityRow, MeetingLinkRow, now
+from .. import store
+from ..domain.activity import Activity, Status
+from ..domain.addresses import address_key
+from ..domain.classification import Kind, OrgDomains, classify
+from ..domain.errors import InvalidInput
+from ..domain.graph_event import read_graph_event
+from ..domain.outsiders import attendee_addresses, outsiders
+from ..integration import events
+from ..models import ActivityRow, MeetingLinkRow, now
+from .client import GraphClient, GraphError, GraphNotFound
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,34 @@ def read_attendees(graph: GraphClient, mailbox: str, ids: dict[str, str]) -> lis
     return attendee_addresses(event)
 
 
+def learn_ids(session: Session, graph: GraphClient, link: MeetingLinkRow, mailbox: str) -> bool:
+    """Replace the Office.js id of a just-recorded link by the immutable id that delta rounds and change
+    notifications carry, so an incremental or notified scan recognises the meeting at once. Office.js gives an EWS
+    id; read in REST form with ``Prefer: IdType="ImmutableId"`` (every request of the client sends it), Graph
+    answers with the immutable id, and this needs no permission beyond reading calendars, where
+    ``translateExchangeIds`` app-only needs ``User.Read.All`` (graph:concepts/outlook-immutable-id.md,
+    graph:api-reference/v1.0/api/user-translateexchangeids.md). The EWS form of the id is kept for lookups by
+    ``itemId``/``restId``. Best effort: False when Graph cannot say (the next full scan adopts the id)."""
+    given = graph_id_of(link)
+    if not given:
+        return False
+    try:
+        event = graph.get_event(mailbox, given, select=("iCalUId",))
+    except GraphError as exc:
+        log.info("activity %s: the meeting's immutable id is not known yet (%s %s)", link.activity_id,
+                 exc.status, exc.code)
+        return False
+    immutable, ical_uid = event.get("id"), event.get("iCalUId")
+    if immutable and immutable != link.graph_event_id:
+        if not store.links_holding(session, {"graph_event_id": immutable}):
+            link.ews_item_id = link.ews_item_id or store.rest_to_ews(given)
+            link.graph_event_id = immutable
+    if ical_uid and not link.ical_uid and not store.links_holding(session, {"ical_uid": ical_uid}):
+        link.ical_uid = ical_uid
+    session.commit()
+    return True
+
+
 def graph_id_of(link: MeetingLinkRow) -> str | None:
     """The id to address the link's meeting with in Graph: its Graph id, else its EWS id in REST form."""
     if link.graph_event_id:
@@ -128,8 +156,11 @@ def find_sent_external(
         usable.sort(key=lambda e: e.get("createdDateTime") or "", reverse=True)
         return Found(usable[0], "property")
     if candidates is None:
+        # A day either side: an all-day meeting floats in the organizer's zone, not necessarily the activity's.
+        margin = timedelta(days=1) if activity.is_all_day else timedelta(minutes=1)
         candidates = graph.calendar_view(
-            mailbox, activity.start, activity.end + timedelta(minutes=1), expand_property_ids=[ADDIN_PROPERTY]
+            mailbox, activity.start - (margin if activity.is_all_day else timedelta(0)), activity.end + margin,
+            expand_property_ids=[ADDIN_PROPERTY],
         )
     best = _match_by_time_and_attendees(activity, org, candidates, excluded)
     return Found(best, "attendees") if best else None
@@ -171,7 +202,7 @@ def _match_by_time_and_attendees(activity: Activity, org: OrgDomains, events: It
             meeting = read_graph_event(event)
         except InvalidInput:
             continue
-        if meeting.is_cancelled or meeting.start != activity.start or meeting.end != activity.end:
+        if meeting.is_cancelled or not _same_time(activity, meeting):
             continue
         present = {address_key(a.email) for a in meeting.attendees
                    if classify(a.email, a.type, org).kind is Kind.EXTERNAL}
@@ -185,6 +216,15 @@ def _match_by_time_and_attendees(activity: Activity, org: OrgDomains, events: It
         log.info("activity %s: %d meetings match the invitation equally; not linking", activity.id, len(scored))
         return None
     return scored[0][1]
+
+
+def _same_time(activity: Activity, meeting) -> bool:
+    """All-day meetings come from Graph floating midnight to midnight in their own zone (docs #1802, #6003), which
+    may not be the activity's: they match by date. Others match as instants."""
+    if activity.is_all_day and meeting.is_all_day:
+        return (meeting.start_date, meeting.end_date) == (activity.local_start().date(), activity.local_end().date())
+    return not meeting.is_all_day and not activity.is_all_day and (meeting.start, meeting.end) == (
+        activity.start, activity.end)
 
 
 def pending_links(session: Session, mailbox: str, since: datetime) -> list[MeetingLinkRow]:
