@@ -116,9 +116,10 @@ def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomai
             "page_size": query["page_size"], "total": total}
 
 
-def _save(session: Session, row: ActivityRow, expected_version: int, before: Activity, activity: Activity) -> Activity:
-    """Write ``activity`` over ``before`` (the row as read) if the caller saw the current version."""
-    if row.version != expected_version:
+def _save(session: Session, row: ActivityRow, expected_version: int | None, before: Activity,
+          activity: Activity) -> Activity:
+    """Write ``activity`` over ``before`` (the row as read) if the caller saw the current version (None: any)."""
+    if expected_version is not None and row.version != expected_version:
         raise StaleVersion(f"The activity is at version {row.version}, not {expected_version}.")
     if activity == before:
         return activity  # nothing changed: no new version, nothing for the internal meeting to follow
@@ -133,7 +134,7 @@ def _save(session: Session, row: ActivityRow, expected_version: int, before: Act
     return store.to_domain(row)
 
 
-def update_activity(session: Session, caller: Caller, activity_id: int, expected_version: int, changes: dict,
+def update_activity(session: Session, caller: Caller, activity_id: int, expected_version: int | None, changes: dict,
                     org: OrgDomains) -> ActivityView:
     row = _row(session, caller, activity_id)
     current = store.to_domain(row)
@@ -158,7 +159,7 @@ def drift_for(session: Session, caller: Caller, activity_id: int, event: dict, o
     return compute_drift(activity, read_graph_event(event), org)
 
 
-def reconcile(session: Session, caller: Caller, activity_id: int, expected_version: int, event: dict,
+def reconcile(session: Session, caller: Caller, activity_id: int, expected_version: int | None, event: dict,
               apply_cancellation: bool, org: OrgDomains) -> ActivityView:
     row = _row(session, caller, activity_id)
     outlook = read_graph_event(event)
@@ -167,13 +168,33 @@ def reconcile(session: Session, caller: Caller, activity_id: int, expected_versi
     return view(_save(session, row, expected_version, current, updated), org)
 
 
+LINK_ATTEMPTS = 3
+
+
 def record_link(session: Session, caller: Caller, activity_id: int, data: dict) -> tuple[MeetingLinkRow, bool]:
-    """Record (or update) the activity's link to an Outlook meeting. Returns the link and whether it is new."""
+    """Record (or update) the activity's link to an Outlook meeting. Returns the link and whether it is new.
+
+    Two first links to one activity race on its (activity, kind) row: the loser reads again and updates the
+    winner's link, so only an id held by another activity is a conflict.
+    """
+    for attempt in range(LINK_ATTEMPTS):
+        try:
+            return _record_link_once(session, caller, activity_id, data)
+        except IntegrityError as exc:
+            session.rollback()
+            if attempt == LINK_ATTEMPTS - 1:
+                raise AlreadyLinked("This Outlook meeting is already linked to another activity.") from exc
+    raise AssertionError("unreachable")
+
+
+def _record_link_once(session: Session, caller: Caller, activity_id: int, data: dict) -> tuple[MeetingLinkRow, bool]:
     row = _row(session, caller, activity_id)
     kind = data.get("kind", "external")
     ids = {name: data[name] for name in LINK_ID_FIELDS if data.get(name)}
     link = next((link for link in row.links if link.kind == kind), None)
     for holder in store.links_holding(session, ids):
+        if link is None and holder.activity_id == row.id and holder.kind == kind:
+            link = holder  # a concurrent first link committed after this activity's links were read
         if holder is not link:
             raise AlreadyLinked(
                 "This Outlook meeting is already linked to another activity." if holder.activity_id != row.id
@@ -187,11 +208,7 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict) 
     for name, value in ids.items():
         setattr(link, name, value)
     link.updated_at = now()
-    try:
-        session.commit()
-    except IntegrityError as exc:  # a concurrent request linked the same meeting first
-        session.rollback()
-        raise AlreadyLinked("This Outlook meeting is already linked to another activity.") from exc
+    session.commit()
     return link, created
 
 

@@ -35,14 +35,14 @@ def list_activities(query):
     return services.list_activities(db.session(), current_caller(), query, org_domains())
 
 
-@blp.get("/activities/<int:activity_id>")
+@blp.get("/activities/<id:activity_id>")
 @blp.response(200, schemas.ActivityOut)
 def get_activity(activity_id):
     return _with_etag(services.get_activity(db.session(), current_caller(), activity_id, org_domains()))
 
 
-@blp.patch("/activities/<int:activity_id>")
-@blp.arguments(schemas.ActivityPatch(partial=True))
+@blp.patch("/activities/<id:activity_id>")
+@blp.arguments(schemas.ActivityPatch(partial=schemas.PATCHABLE))
 @blp.response(200, schemas.ActivityOut, description="Needs If-Match with the ETag; a stale one gets 412.")
 def update_activity(changes, activity_id):
     version = expected_version()
@@ -50,20 +50,20 @@ def update_activity(changes, activity_id):
     return _with_etag(updated)
 
 
-@blp.get("/activities/<int:activity_id>/external-draft")
+@blp.get("/activities/<id:activity_id>/external-draft")
 @blp.response(200, schemas.ExternalDraftOut, description="Organizer + externals, the external agenda, no notes.")
 def external_draft(activity_id):
     return services.draft_for(db.session(), current_caller(), activity_id, org_domains())
 
 
-@blp.post("/activities/<int:activity_id>/drift")
+@blp.post("/activities/<id:activity_id>/drift")
 @blp.arguments(schemas.GraphEventIn)
 @blp.response(200, schemas.DriftOut)
 def drift(event, activity_id):
     return services.drift_for(db.session(), current_caller(), activity_id, event, org_domains())
 
 
-@blp.post("/activities/<int:activity_id>/reconcile")
+@blp.post("/activities/<id:activity_id>/reconcile")
 @blp.arguments(schemas.ReconcileIn)
 @blp.response(200, schemas.ActivityOut, description="Changes the CRM only; externals get nothing.")
 def reconcile(data, activity_id):
@@ -73,7 +73,7 @@ def reconcile(data, activity_id):
     return _with_etag(updated)
 
 
-@blp.post("/activities/<int:activity_id>/links")
+@blp.post("/activities/<id:activity_id>/links")
 @blp.arguments(schemas.LinkIn)
 @blp.response(201, schemas.LinkOut, description="201 when new, 200 when an existing link was updated.")
 @blp.alt_response(409, description="The Outlook meeting is already linked to another activity.")

@@ -1,23 +1,76 @@
-"""What the API views share: the caller's organization domains, the request session and the If-Match rule."""
+"""What the API views share: the caller's organization domains, the request session, strict reading of ids and
+bodies, and the If-Match rule."""
 
 import re
 import time
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.routing import BaseConverter, ValidationError
 
-from .. import db, store
+from .. import db, store, strict_json
 from ..auth.request import authenticate
 from ..domain.classification import OrgDomains
-from ..errors import PreconditionFailed, PreconditionRequired
+from ..errors import ApiError, PreconditionFailed, PreconditionRequired
+from ..schemas import MAX_ID
 
 ORG_DOMAINS_CACHE = "crmbridge.org_domains"
 _ETAG = re.compile(r'^\s*(?:W/)?"v(\d+)"\s*$')
 
 
+class IdConverter(BaseConverter):
+    """``<id:activity_id>``: 1 to MAX_ID in ASCII digits. werkzeug's ``int`` takes any Unicode digit (``١٢`` would
+    be 12) and any size (a database error past 2^31 or 2^63); here both are simply not found."""
+
+    regex = r"[0-9]{1,10}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+def id_parameter_schema(_converter) -> dict:
+    return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+
+
+class StrictParser(FlaskParser):
+    """webargs reads bodies with the standard ``json.loads``; ours refuses deep nesting and unstorable text."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return super()._raw_load_json(req)
+        return strict_json.loads(req.get_data(cache=True))
+
+
+class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = StrictParser()
+
+
+BODY_METHODS = ("POST", "PATCH", "PUT")
+
+
+def require_json_body() -> None:
+    """A body in another format, or none, would otherwise read as an empty change and be answered 200."""
+    if request.method not in BODY_METHODS:
+        return
+    if request.mimetype and not request.is_json:
+        raise ApiError(status=415)
+    if not request.get_data(cache=True).strip():
+        raise ApiError("The request needs a JSON body (Content-Type: application/json).", status=400)
+    if not request.mimetype:
+        raise ApiError(status=415)
+
+
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    blueprint = Blueprint(name, import_name, url_prefix="/api", description=description)
+    blueprint = ApiBlueprint(name, import_name, url_prefix="/api", description=description)
     blueprint.before_request(authenticate)
+    blueprint.before_request(require_json_body)
     return blueprint
 
 
@@ -40,10 +93,17 @@ def forget_org_domains(app) -> None:
     app.extensions.pop(ORG_DOMAINS_CACHE, None)
 
 
-def expected_version() -> int:
+def expected_version() -> int | None:
+    """The version the caller's ``If-Match`` names, or None for ``*``.
+
+    ``If-Match: *`` means "whatever is there" (RFC 9110, 13.1.1): the change overwrites the current version, so
+    it gives up the protection against lost updates that an ETag gives.
+    """
     header = request.headers.get("If-Match")
     if not header:
         raise PreconditionRequired()
+    if header.strip() == "*":
+        return None
     match = _ETAG.match(header)
     if not match:
         raise PreconditionFailed("The If-Match header does not hold an ETag from this API. Reload and try again.")
