@@ -32,6 +32,10 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+# Ids are 32-bit on every database (PostgreSQL's integer): a larger one cannot exist, so it is not found.
+MAX_ID = 2**31 - 1
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 

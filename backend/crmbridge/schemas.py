@@ -7,13 +7,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from .domain.activity import EARLIEST, LATEST, PARTICIPANT_TYPES, Status
 from .domain.addresses import AddressError, parse_address
+from .models import MAX_ID
 from .strict_json import UNSTORABLE_MESSAGE, has_unstorable_text
 
 MAX_TEXT = 20_000
 LINK_STATES = ("pending", "sent", "cancelled")
 LINK_KINDS = ("external", "internal")
-# Ids are 32-bit on every database (PostgreSQL's integer); larger ones cannot exist, so they are not found.
-MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000
 _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 
@@ -263,6 +262,15 @@ class LookupOut(Schema):
     external_meeting = fields.Nested(LinkOut, data_key="externalMeeting", allow_none=True)
     internal_meeting = fields.Nested(LinkOut, data_key="internalMeeting", allow_none=True)
     drift = fields.Nested(DriftOut, allow_none=True)
+
+
+class ErrorOut(Schema):
+    """The one error shape (``errors``: dotted field paths to messages); a claims challenge adds ``claims``."""
+
+    code = fields.Integer(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    claims = fields.String(metadata={"description": "With 401 insufficient_claims: Entra's claims challenge."})
 
 
 class Health(Schema):

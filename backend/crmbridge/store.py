@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload
 from .domain.activity import Activity, Participant, Status
 from .domain.addresses import parse_address
 from .domain.classification import OrgDomains
-from .models import ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow
+from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow
 
 
 def to_domain(row: ActivityRow) -> Activity:
@@ -64,7 +64,9 @@ def find_own(session: Session, organizer_email: str, activity_id: int) -> Activi
 
 
 def load(session: Session, activity_id: int) -> ActivityRow | None:
-    """The activity with its participants and links, in one round trip."""
+    """The activity with its participants and links, in one round trip; ids past MAX_ID do not exist."""
+    if not 1 <= activity_id <= MAX_ID:
+        return None
     statement = (select(ActivityRow).where(ActivityRow.id == activity_id)
                  .options(joinedload(ActivityRow.participants), joinedload(ActivityRow.links)))
     return session.scalars(statement).unique().first()

@@ -288,3 +288,11 @@ def test_an_acknowledged_commit_is_synced_to_disk(app):
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         else:
             assert connection.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+
+
+@pytest.mark.parametrize("raw_id", ["2147483648", "9223372036854775808", "\u0661"])
+def test_every_method_on_an_id_out_of_range_is_404_not_405(anna, created, raw_id):
+    response = anna.patch(f"/api/activities/{raw_id}", json={"location": "X"}, headers={"If-Match": "*"})
+    assert_error_shape(response, 404)
+    response = anna.post(f"/api/activities/{raw_id}/links", json={"state": "pending"})
+    assert_error_shape(response, 404)

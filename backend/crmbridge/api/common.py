@@ -3,33 +3,34 @@ bodies, and the If-Match rule."""
 
 import re
 import time
+from http import HTTPStatus
 
 from flask import current_app, request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser, is_json_request
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
 
 from .. import db, store, strict_json
 from ..auth.request import authenticate
 from ..domain.classification import OrgDomains
 from ..errors import ApiError, PreconditionFailed, PreconditionRequired
-from ..schemas import MAX_ID
+from ..models import MAX_ID
 
 ORG_DOMAINS_CACHE = "crmbridge.org_domains"
 _ETAG = re.compile(r'^\s*(?:W/)?"v(\d+)"\s*$')
 
 
 class IdConverter(BaseConverter):
-    """``<id:activity_id>``: 1 to MAX_ID in ASCII digits. werkzeug's ``int`` takes any Unicode digit (``١٢`` would
-    be 12) and any size (a database error past 2^31 or 2^63); here both are simply not found."""
+    """``<id:activity_id>``: ASCII digits only. werkzeug's ``int`` takes any Unicode digit (``١٢`` would be 12).
 
-    regex = r"[0-9]{1,10}"
+    Too large an id is left to the store, which finds nothing: a converter that refused it would make werkzeug
+    answer 405 for the methods of the rule it tried first.
+    """
+
+    regex = r"[0-9]{1,19}"
 
     def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= MAX_ID:
-            raise ValidationError()
-        return number
+        return int(value)
 
     def to_url(self, value: int) -> str:
         return str(value)
@@ -50,6 +51,28 @@ class StrictParser(FlaskParser):
 
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
+
+    def errors(self, *statuses: int):
+        """Document the error statuses a view answers besides those of every API call (``CALLER_ERRORS``)."""
+
+        def decorate(view):
+            for status in sorted({*CALLER_ERRORS, *statuses}, reverse=True):
+                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
+            return view
+
+        return decorate
+
+
+# Every API call may answer these: no or a bad token, signed in but not allowed, our fault, Entra ID down.
+CALLER_ERRORS = (401, 403, 500, 503)
+# And every call with a body: not JSON or too deep, too large, not sent as JSON (422 comes with the arguments).
+BODY_ERRORS = (400, 413, 415)
+# Calls with query parameters: a request line past gunicorn's limit (4094 bytes) is refused before it reaches us.
+QUERY_ERRORS = (414,)
+# If-Match, on the calls that change an activity.
+IF_MATCH = {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+            "description": 'The ETag you loaded, such as "v3"; missing: 428, stale: 412. `*` overwrites whatever '
+                           "version is there (RFC 9110) and so gives up the protection against lost updates."}
 
 
 BODY_METHODS = ("POST", "PATCH", "PUT")
