@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -48,6 +49,10 @@ class ActivityRow(Base):
     __tablename__ = "activities"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The organizer's Entra tenant ("" for development tokens) and, once they signed in, their object id: the
+    # activity stays theirs when their address changes.
+    tenant_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
+    organizer_oid: Mapped[str | None] = mapped_column(String(36))
     organizer_email: Mapped[str] = mapped_column(String(254))
     organizer_key: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
@@ -71,7 +76,10 @@ class ActivityRow(Base):
         back_populates="activity", cascade="all, delete-orphan", lazy="selectin"
     )
 
-    __table_args__ = (Index("ix_activities_organizer_start", "organizer_key", "start_utc"),)
+    __table_args__ = (
+        Index("ix_activities_organizer_start", "organizer_key", "start_utc"),
+        Index("ix_activities_tenant_organizer", "tenant_id", "organizer_key"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
 
@@ -97,21 +105,42 @@ class MeetingLinkRow(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="external")
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    graph_event_id: Mapped[str | None] = mapped_column(String(512), unique=True)
-    ews_item_id: Mapped[str | None] = mapped_column(String(512), unique=True)
-    ical_uid: Mapped[str | None] = mapped_column(String(512), unique=True)
+    # Whose calendar the ids are from (tenant and organizer address): each id is unique per organizer only, so
+    # no one can take another organizer's meeting by linking its id first. Set from the activity on every flush.
+    owner_key: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    graph_event_id: Mapped[str | None] = mapped_column(String(512))
+    ews_item_id: Mapped[str | None] = mapped_column(String(512))
+    ical_uid: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     activity: Mapped[ActivityRow] = relationship(back_populates="links")
 
-    __table_args__ = (Index("ix_meeting_links_activity_kind", "activity_id", "kind", unique=True),)
+    __table_args__ = (
+        Index("ix_meeting_links_activity_kind", "activity_id", "kind", unique=True),
+        Index("ix_meeting_links_owner_graph_event_id", "owner_key", "graph_event_id", unique=True),
+        Index("ix_meeting_links_owner_ews_item_id", "owner_key", "ews_item_id", unique=True),
+        Index("ix_meeting_links_owner_ical_uid", "owner_key", "ical_uid", unique=True),
+    )
+
+
+def owner_key(tenant_id: str, organizer_key: str) -> str:
+    return f"{tenant_id} {organizer_key}"
+
+
+@event.listens_for(MeetingLinkRow, "before_insert")
+@event.listens_for(MeetingLinkRow, "before_update")
+def _owner_from_activity(_mapper, _connection, link: MeetingLinkRow) -> None:
+    link.owner_key = owner_key(link.activity.tenant_id, link.activity.organizer_key)
 
 
 class OrgDomainRow(Base):
+    """A domain of one tenant's organization (a domain is verified in one tenant only); "" for every tenant."""
+
     __tablename__ = "org_domains"
 
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
     source: Mapped[str] = mapped_column(String(16), default="admin")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

@@ -57,10 +57,7 @@ def _require_integration(caller: Caller) -> None:
 
 def _row(session: Session, caller: Caller, activity_id: int) -> ActivityRow:
     _require_integration(caller)
-    if caller.is_user:
-        row = store.find_own(session, caller.email, activity_id)
-    else:
-        row = store.load(session, activity_id)
+    row = store.find_own(session, caller, activity_id)
     if row is None:
         raise NotFound(f"No activity {activity_id} among yours.")
     return row
@@ -95,7 +92,7 @@ def create_activity(session: Session, caller: Caller, data: dict, org: OrgDomain
     else:
         raise InvalidInput.one("organizerEmail", "An integration must name the organizer of the activity.")
     activity = _activity_from(data, organizer)
-    row = ActivityRow()
+    row = ActivityRow(tenant_id=caller.tenant_id, organizer_oid=caller.object_id if caller.is_user else None)
     store.write_fields(row, activity)
     session.add(row)
     sync.enqueue(session, row, "created")
@@ -110,7 +107,7 @@ def get_activity(session: Session, caller: Caller, activity_id: int, org: OrgDom
 def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomains) -> dict:
     if not caller.is_user:
         raise NotAllowed("Listing shows an organizer's own activities; sign in as the organizer.")
-    rows, total = store.list_own(session, caller.email, query.get("start"), query.get("end"),
+    rows, total = store.list_own(session, caller, query.get("start"), query.get("end"),
                                  query["page"], query["page_size"])
     return {"items": [view(store.to_domain(r), org) for r in rows], "page": query["page"],
             "page_size": query["page_size"], "total": total}
@@ -192,7 +189,7 @@ def _record_link_once(session: Session, caller: Caller, activity_id: int, data: 
     kind = data.get("kind", "external")
     ids = {name: data[name] for name in LINK_ID_FIELDS if data.get(name)}
     link = next((link for link in row.links if link.kind == kind), None)
-    for holder in store.links_holding(session, ids):
+    for holder in store.links_holding(session, ids, store.link_owner(row)):
         if link is None and holder.activity_id == row.id and holder.kind == kind:
             link = holder  # a concurrent first link committed after this activity's links were read
         if holder is not link:
@@ -213,7 +210,7 @@ def _record_link_once(session: Session, caller: Caller, activity_id: int, data: 
 
 
 def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
-    link = store.find_link(session, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
+    link = store.find_link(session, caller, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
                            ical_uid=query.get("ical_uid"))
     if link is not None:
         row = _row(session, caller, link.activity_id)

@@ -52,13 +52,14 @@ def v2_claims(**overrides: object) -> dict:
         "azp": CALLER_APP,
         "scp": "access_as_user Calendars.Read",
         "preferred_username": "Ada.Lovelace@Contoso.com",
+        "upn": "Ada.Lovelace@Contoso.com",  # an optional claim in v2 tokens; the app registration adds it
         "ver": "2.0",
     }
     return {**claims, **overrides}
 
 
 def v1_claims(**overrides: object) -> dict:
-    claims = {key: value for key, value in v2_claims().items() if key not in ("azp", "preferred_username")}
+    claims = {key: value for key, value in v2_claims().items() if key not in ("azp", "preferred_username", "upn")}
     claims.update(
         aud=APP_ID_URI,
         iss=f"https://sts.windows.net/{TENANT}/",
@@ -257,12 +258,14 @@ def test_second_allowed_tenant_is_accepted(validator, entra):
     ("names", "email"),
     [
         ({"upn": "UPN@Contoso.com", "email": "mail@contoso.com"}, "upn@contoso.com"),
-        ({"email": "Mail@Contoso.com"}, "mail@contoso.com"),
+        ({"email": "Mail@Contoso.com"}, None),
+        ({"preferred_username": "bob@contoso.com"}, None),
+        ({"preferred_username": "bob@contoso.com", "email": "bob@contoso.com"}, None),
         ({}, None),
     ],
 )
-def test_user_email_falls_back_from_preferred_username_to_upn_to_email(validator, entra, names, email):
-    claims = {**without("preferred_username"), **names}
+def test_only_the_upn_names_the_user_never_preferred_username_or_email(validator, entra, names, email):
+    claims = {**without("preferred_username", "upn"), **names}
 
     assert validator.validate(sign(claims)).email == email
 

@@ -39,8 +39,7 @@ PYEOF
       --phases examples,coverage,fuzzing,stateful --max-examples "${FUZZ_EXAMPLES:-100}" \
       --generation-database none --no-color --workers 2 \
       >"$dir/schemathesis.log" 2>&1 || status=$?
-    cp "$dir/schemathesis.log" /tmp/crmbridge-fuzz-last.log 2>/dev/null || true
-    tail -n 40 "$dir/schemathesis.log"
+    if [ "$status" -ne 0 ]; then cat "$dir/schemathesis.log"; else tail -n 25 "$dir/schemathesis.log"; fi
     # gunicorn's access log has one line per request: '127.0.0.1 "GET /api/..." 404 123 4ms'.
     "$PY" - "$label" "$dir/server.log" <<'PYEOF' || status=1
 import re, sys

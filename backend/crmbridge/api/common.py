@@ -2,21 +2,19 @@
 bodies, and the If-Match rule."""
 
 import re
-import time
 from http import HTTPStatus
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.routing import BaseConverter
 
-from .. import db, store, strict_json
-from ..auth.request import authenticate
+from .. import org, strict_json
+from ..auth.request import authenticate, current_caller
 from ..domain.classification import OrgDomains
 from ..errors import ApiError, PreconditionFailed, PreconditionRequired
 from ..models import MAX_ID
 
-ORG_DOMAINS_CACHE = "crmbridge.org_domains"
 _ETAG = re.compile(r'^\s*(?:W/)?"v(\d+)"\s*$')
 
 
@@ -98,22 +96,12 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
 
 
 def org_domains() -> OrgDomains:
-    """The organization's domains, read from the database at most every ORG_DOMAINS_CACHE_SECONDS per process.
-
-    Every lookup classifies participants; the table changes rarely (``crmbridge domains``, the Graph sync).
-    """
-    cache = current_app.extensions.setdefault(ORG_DOMAINS_CACHE, {})
-    now = time.monotonic()
-    if cache.get("expires", 0) <= now:
-        cache["value"] = store.org_domains(
-            db.session(), current_app.config["ORG_DOMAINS"], current_app.config["INCLUDE_SUBDOMAINS"]
-        )
-        cache["expires"] = now + current_app.config["ORG_DOMAINS_CACHE_SECONDS"]
-    return cache["value"]
+    """The caller's tenant's organization domains."""
+    return org.for_tenant(current_caller().tenant_id)
 
 
 def forget_org_domains(app) -> None:
-    app.extensions.pop(ORG_DOMAINS_CACHE, None)
+    org.forget(app)
 
 
 def expected_version() -> int | None:

@@ -241,8 +241,9 @@ def _principal(claims: Mapping[str, Any], tenant_id: str, required_scope: str) -
     scopes = frozenset(scp.split())
     if required_scope not in scopes:
         raise TokenError("missing-scope", f"The token lacks the {required_scope!r} scope.")
-    names = (claims.get(claim) for claim in ("preferred_username", "upn", "email"))
-    email = next((name.lower() for name in names if isinstance(name, str) and name), None)
+    # Only upn: preferred_username and email are not verified (a user or guest can set them to anything).
+    upn = claims.get("upn")
+    email = upn.lower() if isinstance(upn, str) and upn else None
     return Principal(
         kind="user",
         tenant_id=tenant_id,
