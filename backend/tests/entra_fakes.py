@@ -76,7 +76,8 @@ def user_claims(email: str = "anna@contoso.com", **overrides) -> dict:
 
 
 def v1_user_claims(email: str = "anna@contoso.com", **overrides) -> dict:
-    claims = {key: value for key, value in user_claims(email).items() if key not in ("azp", "preferred_username", "upn")}
+    v2_only = ("azp", "preferred_username", "upn")
+    claims = {key: value for key, value in user_claims(email).items() if key not in v2_only}
     claims.update(aud=APP_ID_URI, iss=f"https://sts.windows.net/{TENANT}/", appid=TASKPANE_APP, upn=email, ver="1.0")
     return {**claims, **overrides}
 
