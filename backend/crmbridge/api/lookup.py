@@ -8,7 +8,7 @@ from marshmallow import RAISE
 from .. import db, graph_setup, schemas, services
 from ..auth.request import current_caller
 from ..integration.schemas import GoneOut
-from .common import api_blueprint, org_domains
+from .common import BODY_ERRORS, QUERY_ERRORS, api_blueprint, org_domains
 
 GONE = ("The meeting's activity is no longer the caller's: the CRM deleted it (reason deleted-in-crm, with "
         "activityId and since) or moved it to another organizer (reason moved, with movedTo, since and meeting).")
@@ -20,6 +20,7 @@ blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, cl
 @blp.arguments(schemas.LookupQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.LookupOut)
 @blp.alt_response(410, schema=GoneOut, description=GONE)
+@blp.errors(*QUERY_ERRORS, 404)
 def lookup(query):
     return _lookup(query)
 
@@ -28,6 +29,7 @@ def lookup(query):
 @blp.arguments(schemas.LookupIn)
 @blp.response(200, schemas.LookupOut, description="As GET, with a Graph-shaped snapshot of the open meeting.")
 @blp.alt_response(410, schema=GoneOut, description=GONE)
+@blp.errors(*BODY_ERRORS, 404)
 def lookup_with_snapshot(query):
     return _lookup(query)
 
