@@ -116,6 +116,31 @@ def test_the_same_address_in_two_tenants_is_two_organizers(app, client):
     assert in_b.get("/api/activities").json["total"] == 0
 
 
+def test_the_integration_and_the_organizers_share_one_tenant_column(app, client, entra):
+    # The CRM's external ids, its reassign and the organizer's own view all read activities.tenant_id.
+    anna = entra_user(client, "anna@contoso.com", oid="0d6c4b2a-1111-4aaa-8bbb-123456789abc")
+    lars = entra_user(client, "lars@contoso.com")
+    contoso_crm, fabrikam_crm = entra_app(client, TENANT), entra_app(client, SECOND_TENANT)
+    put = contoso_crm.put("/api/activities/by-external-id/crm/A-1",
+                          json=activity_json(organizerEmail="anna@contoso.com"))
+    assert put.status_code == 201
+    aid = put.json["id"]
+    assert fabrikam_crm.get("/api/activities/by-external-id/crm/A-1").status_code == 404
+    assert fabrikam_crm.delete(f"/api/activities/{aid}").status_code == 404
+    # Anna acts on it: from now on she is known by her object id.
+    assert anna.patch(f"/api/activities/{aid}", json={"location": "Room 1"},
+                      headers={"If-Match": put.headers["ETag"]}).status_code == 200
+    assert rows(app, ActivityRow, "id", "tenant_id") == [(aid, TENANT)]
+    etag = contoso_crm.get(f"/api/activities/{aid}").headers["ETag"]
+    moved = contoso_crm.post(f"/api/activities/{aid}/reassign", json={"organizerEmail": "lars@contoso.com"},
+                             headers={"If-Match": etag})
+    assert moved.status_code == 200
+    # The old organizer's object id does not keep a moved activity.
+    assert anna.get(f"/api/activities/{aid}").status_code == 404
+    assert lars.get(f"/api/activities/{aid}").status_code == 200
+    assert rows(app, ActivityRow, "id", "organizer_oid") == [(aid, None)]
+
+
 # Identity --------------------------------------------------------------------------------------------------------
 
 
