@@ -13,7 +13,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
-    from . import api, cli, config, db, errors, security, taskpane
+    from . import api, cli, config, db, errors, guard_assets, security, taskpane
     from .auth import setup as identity
     from .strict_json import StrictJSONProvider
 
@@ -33,5 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.init_app(app)
     errors.init_app(app)  # after the API, so our error shape replaces flask-smorest's
     taskpane.init_app(app)
+    guard_assets.init_app(app)
     cli.init_app(app)
     return app

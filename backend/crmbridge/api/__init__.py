@@ -4,7 +4,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from .. import schemas
-from . import activities, audit, changes, graph, health, integrations, lookup, webhooks
+from . import activities, audit, changes, graph, guard, health, integrations, lookup, webhooks
 from .common import IdConverter, id_parameter_schema
 
 
@@ -26,7 +26,8 @@ def init_app(app: Flask) -> None:
         "type": "http", "scheme": "bearer",
         "description": "A Microsoft Entra ID access token for the API (access_as_user), or a development token.",
     })
-    for blueprint in (activities.blp, integrations.blp, lookup.blp, graph.blp, changes.blp, webhooks.blp, audit.blp):
+    for blueprint in (activities.blp, integrations.blp, lookup.blp, graph.blp, changes.blp, webhooks.blp, audit.blp,
+                      guard.blp):
         api.register_blueprint(blueprint)
     graph.document_notifications(api.spec)
     app.register_blueprint(health.bp)

@@ -35,7 +35,7 @@ from .browser_support import (
 BUNDLE_SCRIPT = REPO / "scripts" / "lib" / "bundle.sh"
 # How long a waiting assertion waits for the pane (a bound, not a measure): generous, for a busy machine.
 expect.set_options(timeout=15_000)
-BUNDLES = [TASKPANE / "dist" / "main.js", TASKPANE / "dist" / "auth-dialog.js"]
+BUNDLES = [TASKPANE / "dist" / "main.js", TASKPANE / "dist" / "auth-dialog.js", TASKPANE / "dist" / "send-guard.js"]
 
 
 def closing_files_first(app):
