@@ -15,8 +15,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
     from . import api, cli, config, db, errors, guard_assets, security, taskpane
     from .auth import setup as identity
+    from .strict_json import StrictJSONProvider
 
     app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
+    app.json = StrictJSONProvider(app)
     test_mode = bool(test_config and test_config.get("TESTING"))
     app.config.update(config.from_environment(config.environment(), app.instance_path, test_mode=test_mode))
     if test_config:

@@ -1,4 +1,8 @@
-"""The ``crmbridge`` command: a Flask CLI group whose commands are registered on the app."""
+"""The ``crmbridge`` command: a Flask CLI group whose commands are registered on the app.
+
+``--help``, ``manifest``, ``dev-cert`` and ``doctor`` need no configuration; the others build the app, and a
+configuration it cannot run with is one line naming what to set, never a traceback.
+"""
 
 import os
 import sys
@@ -6,18 +10,24 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import exc as sql_errors
 
-from . import db, devcert, doctor, migrations
+from . import config, db, devcert, doctor, migrations
 from .api.common import forget_org_domains
 from .graph import commands as graph_cli
 from .integration import cli as integration_cli
 
 
+def commands() -> tuple[click.Command, ...]:
+    if graph_cli.domains_sync.name not in domains_group.commands:
+        domains_group.add_command(graph_cli.domains_sync)
+    return (db_group, seed_demo, serve, dev_token, domains_group, manifest, devcert.command, doctor.command,
+            graph_cli.sync_command, graph_cli.scan_command, graph_cli.subscriptions_group, graph_cli.worker_group,
+            graph_cli.verify_tenant, *integration_cli.COMMANDS)
+
+
 def init_app(app: Flask) -> None:
-    domains_group.add_command(graph_cli.domains_sync)
-    for command in (db_group, seed_demo, serve, dev_token, domains_group, manifest, devcert.command,
-                    doctor.command, graph_cli.sync_command, graph_cli.scan_command, graph_cli.subscriptions_group,
-                    graph_cli.worker_group, graph_cli.verify_tenant, *integration_cli.COMMANDS):
+    for command in commands():
         app.cli.add_command(command)
 
 
@@ -53,6 +63,9 @@ def seed_demo():
 def serve(host, port, workers, certfile, keyfile):
     from .server import run
 
+    # Each gunicorn worker builds the app; check the configuration once here, so a mistake is one line, not a
+    # traceback per worker.
+    config.check(config.from_environment(config.environment(), config.instance_path()))
     run(host=host, port=port, workers=workers, certfile=certfile, keyfile=keyfile)
 
 
@@ -166,9 +179,28 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+class _Group(FlaskGroup):
+    """Lists and finds its own commands without building the app, and turns configuration problems into one
+    actionable line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.commands)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except config.ConfigError as exc:
+            raise click.ClickException(f"{exc} (see .env.example; `crmbridge doctor` checks everything)") from exc
+        except (sql_errors.OperationalError, sql_errors.ArgumentError) as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise click.ClickException(f"The database cannot be used: {reason}. Check DATABASE_URL "
+                                       "(`crmbridge doctor`).") from exc
+
+
 def main() -> None:
     from . import create_app
 
-    group = FlaskGroup(create_app=create_app, add_version_option=True, load_dotenv=True)
-    group.add_command(doctor.command)  # on the group as well, so it answers when the app refuses to start
+    group = _Group(create_app=create_app, add_version_option=True, load_dotenv=True)
+    for command in commands():
+        group.add_command(command)
     group.main(prog_name="crmbridge")

@@ -52,11 +52,11 @@ class GuardResult:
 
 
 def check_send(session: Session, caller: Caller, data: dict, org: OrgDomains) -> GuardResult:
-    row = store.find_own(session, caller.email, data["activity_id"]) if caller.is_user else None
+    row = store.find_own(session, caller, data["activity_id"]) if caller.is_user else None
     if row is None:
         raise NotFound("This meeting's activity is not one of yours.")
     item_id = data.get("item_id")
-    link = store.find_link(session, item_id=item_id) if item_id else None
+    link = store.find_link(session, caller, item_id=item_id) if item_id else None
     stated = link.kind if link is not None and link.activity_id == row.id else data.get("meeting_kind")
     outgoing = OutgoingMeeting(data.get("subject", ""), data.get("location", ""), data.get("body", ""),
                                tuple(data.get("attendees", ())))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -33,6 +34,10 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value is not None else None
 
 
+# Ids are 32-bit on every database (PostgreSQL's integer): a larger one cannot exist, so it is not found.
+MAX_ID = 2**31 - 1
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -45,6 +50,12 @@ class ActivityRow(Base):
     __tablename__ = "activities"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The organizer's Entra tenant ("" for development tokens) and, once they signed in, their object id: the
+    # activity stays theirs when their address changes.
+    # Whose rows (the caller's Entra tid; development tokens' tenant is "default"): every lookup, the organizer's
+    # and the integration contract's (migration 0012; 0015 indexes it with the CRM's external ids).
+    tenant_id: Mapped[str] = mapped_column(String(64), default="default", server_default="default")
+    organizer_oid: Mapped[str | None] = mapped_column(String(36))
     organizer_email: Mapped[str] = mapped_column(String(254))
     organizer_key: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
@@ -59,8 +70,7 @@ class ActivityRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
-    # The CRM integration contract (migration 0015): whose rows, the CRM's own id, and a deletion by the CRM.
-    tenant_id: Mapped[str] = mapped_column(String(64), default="default")
+    # The CRM integration contract (migration 0015): the CRM's own id, and a deletion by the CRM.
     external_source: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(255))
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -75,6 +85,7 @@ class ActivityRow(Base):
 
     __table_args__ = (
         Index("ix_activities_organizer_start", "organizer_key", "start_utc"),
+        Index("ix_activities_tenant_organizer", "tenant_id", "organizer_key"),
         Index("ix_activities_external_id", "tenant_id", "external_source", "external_id", unique=True),
         Index("ix_activities_tenant_updated", "tenant_id", "updated_at"),
     )
@@ -103,9 +114,12 @@ class MeetingLinkRow(Base):
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="external")
     state: Mapped[str] = mapped_column(String(16), default="pending")
-    graph_event_id: Mapped[str | None] = mapped_column(String(512), unique=True)
-    ews_item_id: Mapped[str | None] = mapped_column(String(512), unique=True)
-    ical_uid: Mapped[str | None] = mapped_column(String(512), unique=True)
+    # Whose calendar the ids are from (tenant and organizer address): each id is unique per organizer only, so
+    # no one can take another organizer's meeting by linking its id first. Set from the activity on every flush.
+    owner_key: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    graph_event_id: Mapped[str | None] = mapped_column(String(512))
+    ews_item_id: Mapped[str | None] = mapped_column(String(512))
+    ical_uid: Mapped[str | None] = mapped_column(String(512))
     # Set when the sync refused to write to this meeting (migration 0004): "outsiders" (attendees outside the
     # organization, listed as JSON in blocked_addresses) or "not-organizer". Cleared when a write is safe again.
     write_blocked: Mapped[str | None] = mapped_column(String(32))
@@ -125,13 +139,31 @@ class MeetingLinkRow(Base):
     def blocked_outsiders(self) -> list[str]:
         return json.loads(self.blocked_addresses) if self.blocked_addresses else []
 
-    __table_args__ = (Index("ix_meeting_links_activity_kind", "activity_id", "kind", unique=True),)
+    __table_args__ = (
+        Index("ix_meeting_links_activity_kind", "activity_id", "kind", unique=True),
+        Index("ix_meeting_links_owner_graph_event_id", "owner_key", "graph_event_id", unique=True),
+        Index("ix_meeting_links_owner_ews_item_id", "owner_key", "ews_item_id", unique=True),
+        Index("ix_meeting_links_owner_ical_uid", "owner_key", "ical_uid", unique=True),
+    )
+
+
+def owner_key(tenant_id: str, organizer_key: str) -> str:
+    return f"{tenant_id} {organizer_key}"
+
+
+@event.listens_for(MeetingLinkRow, "before_insert")
+@event.listens_for(MeetingLinkRow, "before_update")
+def _owner_from_activity(_mapper, _connection, link: MeetingLinkRow) -> None:
+    link.owner_key = owner_key(link.activity.tenant_id, link.activity.organizer_key)
 
 
 class OrgDomainRow(Base):
+    """A domain of one tenant's organization (a domain is verified in one tenant only); "" for every tenant."""
+
     __tablename__ = "org_domains"
 
     domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(36), default="", server_default="")
     source: Mapped[str] = mapped_column(String(16), default="admin")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 

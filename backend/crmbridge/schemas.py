@@ -1,22 +1,63 @@
 """Request and response schemas (JSON in camelCase). Validation lives in the fields; views only call them."""
 
+import re
 from datetime import UTC
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from .domain.activity import PARTICIPANT_TYPES, Status
+from .domain.activity import EARLIEST, LATEST, PARTICIPANT_TYPES, Status
 from .domain.addresses import AddressError, parse_address
+from .models import MAX_ID
+from .strict_json import UNSTORABLE_MESSAGE, has_unstorable_text
 
 MAX_TEXT = 20_000
 LINK_STATES = ("pending", "sent", "cancelled")
 LINK_KINDS = ("external", "internal")
+MAX_PAGE = 100_000
+_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+class Text(fields.String):
+    """A string that a database can store: no NUL character, no lone surrogate (also in query strings)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if has_unstorable_text(text):
+            raise ValidationError(UNSTORABLE_MESSAGE)
+        return text
+
+
+class Whole(fields.Integer):
+    """A whole number in ASCII digits within a range: ``١٢``, ``+12`` or ``1_2`` are not another spelling of 12."""
+
+    def __init__(self, *, minimum: int = 1, maximum: int = MAX_ID, **kwargs):
+        self.bounds = (minimum, maximum)
+        super().__init__(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            if not _ASCII_DIGITS.fullmatch(value):
+                raise ValidationError(f"Give a whole number from {self.bounds[0]} to {self.bounds[1]} in digits 0-9.")
+            value = int(value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class UtcDateTime(fields.AwareDateTime):
-    """ISO 8601 with an offset on the way in; UTC with ``Z`` on the way out."""
+    """ISO 8601 with an offset on the way in, between the years EARLIEST and LATEST; UTC with ``Z`` on the way
+    out."""
 
     def __init__(self, **kwargs):
         super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            instant = parsed.astimezone(UTC)
+        except OverflowError as exc:  # year 1 at +14:00 is before year 1 in UTC
+            raise ValidationError(f"Give a time between {EARLIEST.year} and {LATEST.year}.") from exc
+        if not EARLIEST <= instant < LATEST:
+            raise ValidationError(f"Give a time between {EARLIEST.year} and {LATEST.year}.")
+        return parsed
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -32,25 +73,25 @@ def _valid_address(value: str) -> None:
 
 
 class ParticipantIn(Schema):
-    email = fields.String(required=True, validate=[validate.Length(max=320), _valid_address])
-    display_name = fields.String(data_key="displayName", validate=validate.Length(max=255))
-    type = fields.String(load_default="required", validate=validate.OneOf(PARTICIPANT_TYPES))
+    email = Text(required=True, validate=[validate.Length(max=320), _valid_address])
+    display_name = Text(data_key="displayName", validate=validate.Length(max=255))
+    type = Text(load_default="required", validate=validate.OneOf(PARTICIPANT_TYPES))
 
 
 class ActivityIn(Schema):
-    subject = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    subject = Text(required=True, validate=validate.Length(min=1, max=255))
     start = UtcDateTime(required=True)
     end = UtcDateTime(required=True)
-    time_zone = fields.String(data_key="timeZone", required=True, validate=validate.Length(min=1, max=64))
+    time_zone = Text(data_key="timeZone", required=True, validate=validate.Length(min=1, max=64))
     is_all_day = fields.Boolean(data_key="isAllDay", load_default=False)
-    location = fields.String(load_default="", validate=validate.Length(max=255))
-    internal_notes = fields.String(data_key="internalNotes", load_default="", validate=validate.Length(max=MAX_TEXT))
-    external_agenda = fields.String(
+    location = Text(load_default="", validate=validate.Length(max=255))
+    internal_notes = Text(data_key="internalNotes", load_default="", validate=validate.Length(max=MAX_TEXT))
+    external_agenda = Text(
         data_key="externalAgenda", load_default="", validate=validate.Length(max=MAX_TEXT)
     )
-    status = fields.String(load_default=Status.PLANNED.value, validate=validate.OneOf([s.value for s in Status]))
+    status = Text(load_default=Status.PLANNED.value, validate=validate.OneOf([s.value for s in Status]))
     participants = fields.List(fields.Nested(ParticipantIn), load_default=list, validate=validate.Length(max=500))
-    organizer_email = fields.String(
+    organizer_email = Text(
         data_key="organizerEmail", validate=[validate.Length(max=320), _valid_address],
         metadata={"description": "Only for integrations (application tokens); organizers create their own."},
     )
@@ -61,6 +102,10 @@ class ActivityPatch(ActivityIn):
 
     class Meta:
         exclude = ("organizer_email",)
+
+
+# Partial at the top level only: a participant in a PATCH still needs its email.
+PATCHABLE = tuple(name for name in ActivityIn._declared_fields if name != "organizer_email")
 
 
 class ParticipantOut(Schema):
@@ -114,9 +159,9 @@ class ActivityPage(Schema):
 class ActivityQuery(Schema):
     start = UtcDateTime(data_key="from")
     end = UtcDateTime(data_key="to")
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Integer(data_key="pageSize", load_default=50, validate=validate.Range(min=1, max=200))
-    organizer = fields.String(validate=[validate.Length(max=320), _valid_address], metadata={
+    page = Whole(load_default=1, maximum=MAX_PAGE)
+    page_size = Whole(data_key="pageSize", load_default=50, maximum=200)
+    organizer = Text(validate=[validate.Length(max=320), _valid_address], metadata={
         "description": "Integrations: one organizer's activities (an organizer always lists their own)."})
     changed_since = UtcDateTime(data_key="changedSince", metadata={
         "description": "Only activities changed after this instant, oldest change first."})
@@ -171,25 +216,25 @@ class GraphEventIn(Schema):
 
 
 class ReconcileIn(Schema):
-    take = fields.String(required=True, validate=validate.OneOf(["outlook"], error="Only 'outlook' can be taken: "
+    take = Text(required=True, validate=validate.OneOf(["outlook"], error="Only 'outlook' can be taken: "
                          "the CRM's version reaches the externals through Outlook's Send Update."))
     snapshot = fields.Dict(required=True)
     apply_cancellation = fields.Boolean(data_key="applyCancellation", load_default=False)
 
 
 class LinkIn(Schema):
-    kind = fields.String(validate=validate.OneOf(LINK_KINDS), metadata={
+    kind = Text(validate=validate.OneOf(LINK_KINDS), metadata={
         "description": "Left out: the attendees decide (anyone outside the organization makes it external; "
                        "a meeting that cannot be checked is recorded as external)."})
-    attendees = fields.List(fields.String(validate=validate.Length(max=320)), validate=validate.Length(max=500),
+    attendees = fields.List(Text(validate=validate.Length(max=320)), validate=validate.Length(max=500),
                             metadata={"description": "The meeting's attendees' addresses as Outlook shows them. "
                                                      "Needed for kind internal unless Graph can read the meeting: "
                                                      "a meeting with anyone outside the organization is refused "
                                                      "(409, reason outsiders-on-internal-meeting)."})
-    state = fields.String(required=True, validate=validate.OneOf(LINK_STATES))
-    graph_event_id = fields.String(data_key="graphEventId", validate=validate.Length(min=1, max=512))
-    ews_item_id = fields.String(data_key="ewsItemId", validate=validate.Length(min=1, max=512))
-    ical_uid = fields.String(data_key="iCalUId", validate=validate.Length(min=1, max=512))
+    state = Text(required=True, validate=validate.OneOf(LINK_STATES))
+    graph_event_id = Text(data_key="graphEventId", validate=validate.Length(min=1, max=512))
+    ews_item_id = Text(data_key="ewsItemId", validate=validate.Length(min=1, max=512))
+    ical_uid = Text(data_key="iCalUId", validate=validate.Length(min=1, max=512))
 
     @validates_schema
     def _ids_when_sent(self, data, **_kwargs):
@@ -224,11 +269,11 @@ class LookupQuery(Schema):
     That is the taskpane's case: the item's id is the record, the custom property's activity id only a hint.
     """
 
-    activity_id = fields.Integer(data_key="activityId", validate=validate.Range(min=1))
-    item_id = fields.String(data_key="itemId", validate=validate.Length(min=1, max=512))
-    rest_id = fields.String(data_key="restId", validate=validate.Length(min=1, max=512))
-    ical_uid = fields.String(data_key="iCalUId", validate=validate.Length(min=1, max=512))
-    meeting_kind = fields.String(data_key="meetingKind", validate=validate.OneOf(LINK_KINDS), metadata={
+    activity_id = Whole(data_key="activityId")
+    item_id = Text(data_key="itemId", validate=validate.Length(min=1, max=512))
+    rest_id = Text(data_key="restId", validate=validate.Length(min=1, max=512))
+    ical_uid = Text(data_key="iCalUId", validate=validate.Length(min=1, max=512))
+    meeting_kind = Text(data_key="meetingKind", validate=validate.OneOf(LINK_KINDS), metadata={
         "description": "With activityId: which meeting the custom property says this is."})
 
     @validates_schema
@@ -285,6 +330,20 @@ class CustomerAppointmentOut(Schema):
 
     link = fields.Nested(LinkOut)
     created = fields.Boolean(metadata={"description": "False when the appointment already existed."})
+
+
+class ErrorOut(Schema):
+    """The one error shape (``errors``: dotted field paths to messages); a claims challenge adds ``claims``; a 409 or
+    410 adds ``reason`` and what explains it (such as ``outsiders``, ``activityId``, ``movedTo``)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    code = fields.Integer(required=True)
+    message = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True)
+    claims = fields.String(metadata={"description": "With 401 insufficient_claims: Entra's claims challenge."})
+    reason = fields.String(metadata={"description": "With 409 and 410: a stable code for what conflicts."})
 
 
 class Health(Schema):

@@ -1,9 +1,10 @@
-"""HTTP hardening: CORS for the add-in's origin only, security headers, the proxy's headers when behind one,
-and no SQL values in the logs."""
+"""HTTP hardening: CORS for the add-in's origin only (flask-cors), security headers, the proxy's headers when
+behind one, and no SQL values in the logs."""
 
 import logging
 
 from flask import Flask, Response, current_app, request
+from flask_cors import CORS
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Outlook on the web, new Outlook and the desktop clients frame the task pane from these origins.
@@ -29,17 +30,23 @@ HSTS = "max-age=31536000"
 # A browser would keep forcing https on every local development server for a year.
 NO_HSTS_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-CORS_METHODS = "GET, POST, PATCH, PUT, DELETE"
-CORS_REQUEST_HEADERS = "Authorization, Content-Type, If-Match"
+CORS_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match"]
 # WWW-Authenticate and the JSON body both carry a claims challenge; Retry-After comes with 503.
-CORS_EXPOSED_HEADERS = "ETag, Location, WWW-Authenticate, Retry-After"
-CORS_MAX_AGE = "600"
+CORS_EXPOSED_HEADERS = ["ETag", "Location", "WWW-Authenticate", "Retry-After"]
+CORS_MAX_AGE = 600
 
 
 def init_app(app: Flask) -> None:
     if app.config["BEHIND_PROXY"]:
         # Exactly one proxy in front: trust its X-Forwarded-For/-Proto/-Host, and no one else's.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    origin = app.config["ADDIN_ORIGIN"]
+    if origin:
+        # The add-in's one origin, on /api only; bearer tokens, never cookies, so no credentials.
+        CORS(app, resources={r"/api/*": {"origins": [origin]}}, methods=CORS_METHODS,
+             allow_headers=CORS_REQUEST_HEADERS, expose_headers=CORS_EXPOSED_HEADERS, max_age=CORS_MAX_AGE,
+             supports_credentials=False, vary_header=True)
     app.before_request(_answer_preflight)
     app.after_request(_add_headers)
     hide_sql_values()
@@ -65,12 +72,6 @@ def _hostname() -> str:
     return host if host.endswith("]") else host.rsplit(":", 1)[0]
 
 
-def _allowed_origin() -> str | None:
-    origin = request.headers.get("Origin", "").strip().lower()
-    allowed = current_app.config["ADDIN_ORIGIN"]
-    return origin if allowed and origin == allowed else None
-
-
 def _add_headers(response: Response) -> Response:
     headers = response.headers
     headers["X-Content-Type-Options"] = "nosniff"
@@ -82,15 +83,7 @@ def _add_headers(response: Response) -> Response:
     elif response.mimetype == "application/json":
         headers["Content-Security-Policy"] = API_CSP
     if _is_api():
-        response.vary.add("Origin")
-        origin = _allowed_origin()
-        if origin:
-            headers["Access-Control-Allow-Origin"] = origin
-            headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
-            if _is_preflight():
-                headers["Access-Control-Allow-Methods"] = CORS_METHODS
-                headers["Access-Control-Allow-Headers"] = CORS_REQUEST_HEADERS
-                headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+        response.vary.add("Origin")  # CORS headers (flask-cors) depend on it, and answers may be cached
     return response
 
 

@@ -67,11 +67,8 @@ def _require_integration(caller: Caller) -> None:
 
 def _row(session: Session, caller: Caller, activity_id: int) -> ActivityRow:
     _require_integration(caller)
-    if caller.is_user:  # an organizer's own activities (tenant scoping of organizers: issue 12)
-        row = store.find_own(session, caller.email, activity_id)
-    else:
-        row = store.load(session, activity_id)
-        row = row if tenancy.owns(caller, row) else None
+    # The caller's tenant only; a user's own activities only (store.visible_to); none the CRM deleted.
+    row = store.find_own(session, caller, activity_id)
     if row is None or row.deleted_at is not None:
         raise NotFound(f"No activity {activity_id} among yours.")
     return row
@@ -114,7 +111,7 @@ def add_activity(session: Session, caller: Caller, data: dict, **external) -> Ac
     else:
         raise InvalidInput.one("organizerEmail", "An integration must name the organizer of the activity.")
     activity = replace(_activity_from(data, organizer), **external)
-    row = ActivityRow(tenant_id=tenancy.tenant_of(caller))
+    row = ActivityRow(tenant_id=tenancy.tenant_of(caller), organizer_oid=caller.object_id if caller.is_user else None)
     store.write_fields(row, activity)
     session.add(row)
     sync.enqueue(session, row, "created")
@@ -134,7 +131,7 @@ def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomai
         return list_for_integration(session, caller, query, org)
     if not caller.is_user:
         raise NotAllowed("Listing shows an organizer's own activities; sign in as the organizer.")
-    rows, total = store.list_own(session, caller.email, query.get("start"), query.get("end"),
+    rows, total = store.list_own(session, caller, query.get("start"), query.get("end"),
                                  query["page"], query["page_size"])
     return {"items": [_listed(r, org) for r in rows], "page": query["page"],
             "page_size": query["page_size"], "total": total}
@@ -147,10 +144,10 @@ def _listed(row: ActivityRow, org: OrgDomains) -> ActivityView:
     return ActivityView(activity, activity.classified(org), state.value)
 
 
-def _save(session: Session, row: ActivityRow, expected_version: int, before: Activity, activity: Activity,
+def _save(session: Session, row: ActivityRow, expected_version: int | None, before: Activity, activity: Activity,
           caller: Caller, event: str = "activity.updated", details: dict | None = None) -> Activity:
-    """Write ``activity`` over ``before`` (the row as read) if the caller saw the current version."""
-    if row.version != expected_version:
+    """Write ``activity`` over ``before`` (the row as read) if the caller saw the current version (None: any)."""
+    if expected_version is not None and row.version != expected_version:
         raise StaleVersion(f"The activity is at version {row.version}, not {expected_version}.")
     if activity == before:
         return activity  # nothing changed: no new version, nothing for the internal meeting to follow
@@ -175,7 +172,7 @@ def changed_fields(before: Activity, after: Activity) -> list[str]:
     return [name.split("_")[0] + "".join(part.title() for part in name.split("_")[1:]) for name in changed]
 
 
-def update_activity(session: Session, caller: Caller, activity_id: int, expected_version: int, changes: dict,
+def update_activity(session: Session, caller: Caller, activity_id: int, expected_version: int | None, changes: dict,
                     org: OrgDomains) -> ActivityView:
     row = _row(session, caller, activity_id)
     current = store.to_domain(row)
@@ -201,7 +198,7 @@ def drift_for(session: Session, caller: Caller, activity_id: int, event: dict, o
     return compute_drift(activity, read_graph_event(event), org)
 
 
-def reconcile(session: Session, caller: Caller, activity_id: int, expected_version: int, event: dict,
+def reconcile(session: Session, caller: Caller, activity_id: int, expected_version: int | None, event: dict,
               apply_cancellation: bool, org: OrgDomains) -> ActivityView:
     row = _row(session, caller, activity_id)
     outlook = read_graph_event(event)
@@ -212,6 +209,7 @@ def reconcile(session: Session, caller: Caller, activity_id: int, expected_versi
 
 
 AttendeeReader = Callable[[str, dict[str, str]], list[str] | None]
+LINK_ATTEMPTS = 3
 
 
 def record_link(session: Session, caller: Caller, activity_id: int, data: dict, org: OrgDomains,
@@ -223,7 +221,22 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict, 
     when Graph cannot say), is never recorded as one. Without a ``kind`` the attendees decide, and a meeting that
     cannot be checked is recorded as the external one, which the backend never writes to. A pending external link
     never replaces a sent one.
+
+    Two first links to one activity race on its (activity, kind) row: the loser reads again and updates the
+    winner's link, so only an id held by another activity is a conflict.
     """
+    for attempt in range(LINK_ATTEMPTS):
+        try:
+            return _record_link_once(session, caller, activity_id, data, org, graph_attendees)
+        except IntegrityError as exc:
+            session.rollback()
+            if attempt == LINK_ATTEMPTS - 1:
+                raise AlreadyLinked("This Outlook meeting is already linked to another activity.") from exc
+    raise AssertionError("unreachable")
+
+
+def _record_link_once(session: Session, caller: Caller, activity_id: int, data: dict, org: OrgDomains,
+                      graph_attendees: AttendeeReader | None) -> tuple[MeetingLinkRow, bool]:
     row = _row(session, caller, activity_id)
     ids = {name: data[name] for name in LINK_ID_FIELDS if data.get(name)}
     try:
@@ -234,7 +247,9 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict, 
         session.commit()
         raise
     link = next((link for link in row.links if link.kind == kind), None)
-    for holder in store.links_holding(session, ids):
+    for holder in store.links_holding(session, ids, store.link_owner(row)):
+        if link is None and holder.activity_id == row.id and holder.kind == kind:
+            link = holder  # a concurrent first link committed after this activity's links were read
         if holder is not link:
             raise AlreadyLinked(
                 "This Outlook meeting is already linked to another activity." if holder.activity_id != row.id
@@ -257,11 +272,7 @@ def record_link(session: Session, caller: Caller, activity_id: int, data: dict, 
         setattr(link, name, value)
     link.updated_at = now()
     events.link_changed(session, row, kind, previous_state, link.state, events.actor_of(caller))
-    try:
-        session.commit()
-    except IntegrityError as exc:  # a concurrent request linked the same meeting first
-        session.rollback()
-        raise AlreadyLinked("This Outlook meeting is already linked to another activity.") from exc
+    session.commit()  # a concurrent request's IntegrityError: record_link reads again
     return link, created
 
 
@@ -333,7 +344,7 @@ def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> Lo
 
 
 def _lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
-    link = store.find_link(session, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
+    link = store.find_link(session, caller, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
                            ical_uid=query.get("ical_uid"))
     if link is not None:
         row = _row(session, caller, link.activity_id)

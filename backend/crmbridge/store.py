@@ -3,13 +3,14 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from .auth.caller import Caller
 from .domain.activity import Activity, Participant, Status
 from .domain.addresses import parse_address
 from .domain.classification import OrgDomains
-from .models import ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow
+from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow, owner_key
 
 
 def to_domain(row: ActivityRow) -> Activity:
@@ -44,6 +45,8 @@ def write_fields(row: ActivityRow, activity: Activity) -> None:
     row.external_agenda = activity.external_agenda
     row.status = activity.status.value
     row.organizer_email = activity.organizer_email
+    if row.organizer_key is not None and row.organizer_key != organizer_key(activity.organizer_email):
+        row.organizer_oid = None  # another organizer (a reassign): known by address until they act on it
     row.organizer_key = organizer_key(activity.organizer_email)
     row.external_source = activity.external_source
     row.external_id = activity.external_id
@@ -59,24 +62,41 @@ def organizer_key(email: str) -> str:
     return parse_address(email).key
 
 
-def find_own(session: Session, organizer_email: str, activity_id: int) -> ActivityRow | None:
-    """The activity if it exists and belongs to this organizer; another organizer's looks like a missing one."""
-    row = load(session, activity_id)
-    if row is None or row.organizer_key != organizer_key(organizer_email):
+def visible_to(caller: Caller):
+    """The SQL condition for the activities a caller may see: always only their own tenant's; for a user, those
+    they organize, by object id once known (so a renamed address keeps them), else by address."""
+    same_tenant = ActivityRow.tenant_id == caller.tenant_id
+    if not caller.is_user:
+        return same_tenant
+    by_address = ActivityRow.organizer_key == organizer_key(caller.email)
+    if caller.object_id is None:
+        return and_(same_tenant, by_address)
+    return and_(same_tenant, or_(ActivityRow.organizer_oid == caller.object_id,
+                                 and_(ActivityRow.organizer_oid.is_(None), by_address)))
+
+
+def find_own(session: Session, caller: Caller, activity_id: int) -> ActivityRow | None:
+    """The activity if it exists and the caller may see it; another organizer's or tenant's looks like a missing
+    one."""
+    if not 1 <= activity_id <= MAX_ID:
         return None
-    return row
+    statement = (select(ActivityRow).where(ActivityRow.id == activity_id, visible_to(caller))
+                 .options(joinedload(ActivityRow.participants), joinedload(ActivityRow.links)))
+    return session.scalars(statement).unique().first()
 
 
 def load(session: Session, activity_id: int) -> ActivityRow | None:
-    """The activity with its participants and links, in one round trip."""
+    """The activity with its participants and links, in one round trip; ids past MAX_ID do not exist."""
+    if not 1 <= activity_id <= MAX_ID:
+        return None
     statement = (select(ActivityRow).where(ActivityRow.id == activity_id)
                  .options(joinedload(ActivityRow.participants), joinedload(ActivityRow.links)))
     return session.scalars(statement).unique().first()
 
 
-def list_own(session: Session, organizer_email: str, start: datetime | None, end: datetime | None,
+def list_own(session: Session, caller: Caller, start: datetime | None, end: datetime | None,
              page: int, page_size: int) -> tuple[list[ActivityRow], int]:
-    conditions = [ActivityRow.organizer_key == organizer_key(organizer_email), ActivityRow.deleted_at.is_(None)]
+    conditions = [visible_to(caller), ActivityRow.deleted_at.is_(None)]
     if start is not None:
         conditions.append(ActivityRow.end_utc > start)
     if end is not None:
@@ -99,8 +119,10 @@ def rest_to_ews(rest_id: str) -> str:
     return rest_id.replace("-", "/").replace("_", "+")
 
 
-def find_link(session: Session, *, item_id: str | None = None, rest_id: str | None = None,
+def find_link(session: Session, caller: Caller, *, item_id: str | None = None, rest_id: str | None = None,
               ical_uid: str | None = None) -> MeetingLinkRow | None:
+    """The link holding that Outlook id among the caller's activities; another organizer's is not found, exactly
+    as an id no one linked."""
     if item_id:
         condition = or_(MeetingLinkRow.ews_item_id == item_id,
                         MeetingLinkRow.graph_event_id.in_({item_id, ews_to_rest(item_id)}))
@@ -111,19 +133,33 @@ def find_link(session: Session, *, item_id: str | None = None, rest_id: str | No
         condition = MeetingLinkRow.ical_uid == ical_uid
     else:
         return None
-    return session.scalars(select(MeetingLinkRow).where(condition).limit(1)).first()
+    statement = select(MeetingLinkRow).join(ActivityRow).where(condition, visible_to(caller)).limit(1)
+    return session.scalars(statement).first()
 
 
-def links_holding(session: Session, ids: dict[str, str]) -> list[MeetingLinkRow]:
-    """Links that already hold any of the given ids (column name to value)."""
+def links_holding(session: Session, ids: dict[str, str], owner: str | None = None) -> list[MeetingLinkRow]:
+    """Links that already hold any of the given ids (column name to value), of one owner (``link_owner``) or any."""
     conditions = [getattr(MeetingLinkRow, column) == value for column, value in ids.items() if value]
     if not conditions:
         return []
-    return list(session.scalars(select(MeetingLinkRow).where(or_(*conditions))).all())
+    statement = select(MeetingLinkRow).where(or_(*conditions))
+    if owner is not None:
+        statement = statement.where(MeetingLinkRow.owner_key == owner)
+    return list(session.scalars(statement).all())
 
 
-def org_domains(session: Session, configured: Iterable[str], include_subdomains: bool) -> OrgDomains:
-    stored = session.scalars(select(OrgDomainRow.domain)).all()
+def link_owner(row: ActivityRow) -> str:
+    """Whose calendar an activity's Outlook ids come from: its tenant and organizer."""
+    return owner_key(row.tenant_id, row.organizer_key)
+
+
+def org_domains(session: Session, configured: Iterable[str], include_subdomains: bool,
+                tenant_id: str | None = None) -> OrgDomains:
+    """The configured domains and the stored ones: of every tenant (``None``) or of one, plus those of none."""
+    statement = select(OrgDomainRow.domain)
+    if tenant_id is not None:
+        statement = statement.where(OrgDomainRow.tenant_id.in_({"", tenant_id}))
+    stored = session.scalars(statement).all()
     return OrgDomains.of([*configured, *stored], include_subdomains)
 
 

@@ -62,7 +62,8 @@ def home():
 @dev_bp.post("/token")
 def dev_token():
     """Development and test only: a token for the given organizer, so the taskpane runs without Entra."""
-    email = (request.get_json(silent=True) or {}).get("email", "")
+    payload = request.get_json(silent=True)
+    email = payload.get("email", "") if isinstance(payload, dict) else ""
     try:
         token = dev_tokens.issue(current_app.config["SECRET_KEY"], email)
     except dev_tokens.DevTokenError as exc:

@@ -68,20 +68,23 @@ def user_claims(email: str = "anna@contoso.com", **overrides) -> dict:
         "azp": TASKPANE_APP,
         "scp": "access_as_user",
         "preferred_username": email,
+        # upn is an optional claim of v2 access tokens; the app registration adds it (docs/admin-guide.md).
+        "upn": email,
         "ver": "2.0",
     }
     return {**claims, **overrides}
 
 
 def v1_user_claims(email: str = "anna@contoso.com", **overrides) -> dict:
-    claims = {key: value for key, value in user_claims(email).items() if key not in ("azp", "preferred_username")}
+    v2_only = ("azp", "preferred_username", "upn")
+    claims = {key: value for key, value in user_claims(email).items() if key not in v2_only}
     claims.update(aud=APP_ID_URI, iss=f"https://sts.windows.net/{TENANT}/", appid=TASKPANE_APP, upn=email, ver="1.0")
     return {**claims, **overrides}
 
 
 def app_claims(roles: tuple[str, ...] | None = (ROLE,), **overrides) -> dict:
     """A client-credentials token of the CRM integration: app roles, no scp, no user."""
-    claims = {key: value for key, value in user_claims().items() if key not in ("scp", "preferred_username")}
+    claims = {key: value for key, value in user_claims().items() if key not in ("scp", "preferred_username", "upn")}
     claims.update(oid=oid_for("crm-integration"), azp=CRM_APP, idtyp="app")
     if roles is not None:
         claims["roles"] = list(roles)

@@ -91,7 +91,7 @@ BAD_TOKENS = [
     pytest.param(with_payload_replaced, id="tampered-payload"),
     pytest.param(with_signature_flipped, id="tampered-signature"),
     pytest.param(lambda: "not-a-jwt", id="malformed"),
-    pytest.param(lambda: user_token(preferred_username="not an address"), id="no-usable-address"),
+    pytest.param(lambda: user_token(upn="not an address"), id="no-usable-address"),
     pytest.param(lambda: None, id="missing-header"),
     pytest.param(lambda: "Basic YW5uYTpwYXNz", id="not-a-bearer-token"),
 ]
@@ -269,7 +269,8 @@ def test_without_entra_settings_test_mode_runs_on_development_tokens_and_refuses
 
 
 PRODUCTION = {"CRMBRIDGE_ENV": "production", "CRMBRIDGE_SECRET_KEY": "k" * 48}
-ENTRA_ENV = {"CRMBRIDGE_ENTRA_CLIENT_ID": CLIENT_ID, "CRMBRIDGE_ENTRA_TENANTS": TENANT}
+ENTRA_ENV = {"CRMBRIDGE_ENTRA_CLIENT_ID": CLIENT_ID, "CRMBRIDGE_ENTRA_TENANTS": TENANT,
+             "CRMBRIDGE_ORG_DOMAINS": "contoso.com"}
 
 
 def production_env(monkeypatch, tmp_path, **env):

@@ -2,6 +2,7 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 
 import jwt
@@ -52,13 +53,14 @@ def v2_claims(**overrides: object) -> dict:
         "azp": CALLER_APP,
         "scp": "access_as_user Calendars.Read",
         "preferred_username": "Ada.Lovelace@Contoso.com",
+        "upn": "Ada.Lovelace@Contoso.com",  # an optional claim in v2 tokens; the app registration adds it
         "ver": "2.0",
     }
     return {**claims, **overrides}
 
 
 def v1_claims(**overrides: object) -> dict:
-    claims = {key: value for key, value in v2_claims().items() if key not in ("azp", "preferred_username")}
+    claims = {key: value for key, value in v2_claims().items() if key not in ("azp", "preferred_username", "upn")}
     claims.update(
         aud=APP_ID_URI,
         iss=f"https://sts.windows.net/{TENANT}/",
@@ -257,12 +259,14 @@ def test_second_allowed_tenant_is_accepted(validator, entra):
     ("names", "email"),
     [
         ({"upn": "UPN@Contoso.com", "email": "mail@contoso.com"}, "upn@contoso.com"),
-        ({"email": "Mail@Contoso.com"}, "mail@contoso.com"),
+        ({"email": "Mail@Contoso.com"}, None),
+        ({"preferred_username": "bob@contoso.com"}, None),
+        ({"preferred_username": "bob@contoso.com", "email": "bob@contoso.com"}, None),
         ({}, None),
     ],
 )
-def test_user_email_falls_back_from_preferred_username_to_upn_to_email(validator, entra, names, email):
-    claims = {**without("preferred_username"), **names}
+def test_only_the_upn_names_the_user_never_preferred_username_or_email(validator, entra, names, email):
+    claims = {**without("preferred_username", "upn"), **names}
 
     assert validator.validate(sign(claims)).email == email
 
@@ -381,3 +385,44 @@ def test_cached_keys_outlive_a_failed_refresh(validator, clock):
 
         assert principal.object_id == OID
         assert len(rsps.calls) == 2
+
+
+def test_cached_keys_are_used_for_a_bounded_time_only_when_entra_cannot_be_reached(validator, clock):
+    settings = make_settings()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(JWKS_URL, json=jwks((KID, SIGNING_KEY)))
+        validator.validate(sign(v2_claims()))
+        rsps.replace(responses.GET, JWKS_URL, status=503)
+        clock.now += settings.jwks_cache_seconds + settings.jwks_max_stale_seconds - 60
+        assert validator.validate(sign(v2_claims())).object_id == OID
+
+        clock.now += 61
+        with pytest.raises(KeysUnavailable):
+            validator.validate(sign(v2_claims()))
+
+
+def test_a_slow_key_fetch_holds_up_no_request_that_has_a_usable_key(validator, clock):
+    fetching, release = threading.Event(), threading.Event()
+
+    def slow_keys(_request):
+        fetching.set()
+        release.wait(30)
+        return 200, {}, json.dumps(jwks((KID, SIGNING_KEY)))
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.get(JWKS_URL, json=jwks((KID, SIGNING_KEY)))
+        validator.validate(sign(v2_claims()))
+        rsps.remove(responses.GET, JWKS_URL)
+        rsps.add_callback(responses.GET, JWKS_URL, callback=slow_keys)
+        clock.now += make_settings().jwks_cache_seconds + 1  # expired: the next request refreshes
+
+        refresher = threading.Thread(target=validator.validate, args=(sign(v2_claims()),))
+        refresher.start()
+        assert fetching.wait(30)
+        try:
+            # The refresh is under way and blocked; this request still gets its answer from the cached keys.
+            assert validator.validate(sign(v2_claims())).object_id == OID
+            assert refresher.is_alive()
+        finally:
+            release.set()
+            refresher.join(30)

@@ -9,7 +9,7 @@ from ..errors import ApiError
 from ..graph import linking
 from ..graph import setup as graph_setup
 from ..integration import idempotency
-from .common import api_blueprint, expected_version, org_domains
+from .common import BODY_ERRORS, IF_MATCH, QUERY_ERRORS, api_blueprint, expected_version, org_domains, takes_no_body
 
 blp = api_blueprint("activities", __name__, "CRM activities and their Outlook meetings.")
 
@@ -17,6 +17,18 @@ ACTIVITY = schemas.ActivityOut()
 # The attendee check before recording an internal link: a few seconds at most, then 503 with Retry-After.
 ATTENDEE_CHECK_TIMEOUT = (2.0, 4.0)
 APPOINTMENT_TIMEOUT = (2.0, 5.0)
+# OpenAPI links from a created activity to the calls on it, so that stateful fuzzing works on real activities.
+_ON_CREATED = {"getActivity": False, "updateActivity": True, "externalDraft": False, "compareDrift": False,
+               "reconcile": True, "recordLink": False}
+CREATED_LINKS = {
+    operation: {"operationId": operation, "parameters": {
+        "path.activity_id": "$response.body#/id",
+        **({"header.If-Match": "$response.header.ETag"} if if_match else {}),
+    }}
+    for operation, if_match in _ON_CREATED.items()
+}
+ETAG_HEADER = {"ETag": {"description": 'The activity\'s version, such as "v3", for If-Match.',
+                        "schema": {"type": "string"}}}
 
 
 def _with_etag(activity_view: services.ActivityView, status: int = 200):
@@ -30,7 +42,10 @@ def _with_etag(activity_view: services.ActivityView, status: int = 200):
 @blp.arguments(schemas.ActivityIn)
 @blp.response(201, schemas.ActivityOut, description="Created; the ETag header holds its version. With an "
               "Idempotency-Key header, a retry with the same key and body gets the first answer again "
-              "(Idempotent-Replayed: true) and creates nothing; the same key with another body gets 422.")
+              "(Idempotent-Replayed: true) and creates nothing; the same key with another body gets 422.",
+              headers={**ETAG_HEADER, "Location": {"schema": {"type": "string"}}})
+@blp.errors(*BODY_ERRORS, 422)
+@blp.doc(operationId="createActivity", responses={201: {"links": CREATED_LINKS}})
 def create_activity(data):
     key = request.headers.get(idempotency.HEADER)
     if key is None:
@@ -59,43 +74,59 @@ def _created(body: dict, etag: str):
 @blp.get("/activities")
 @blp.arguments(schemas.ActivityQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.ActivityPage)
+@blp.errors(*QUERY_ERRORS)
+@blp.doc(operationId="listActivities")
 def list_activities(query):
     return services.list_activities(db.session(), current_caller(), query, org_domains())
 
 
-@blp.get("/activities/<int:activity_id>")
-@blp.response(200, schemas.ActivityOut)
+@blp.get("/activities/<id:activity_id>")
+@blp.response(200, schemas.ActivityOut, headers=ETAG_HEADER)
+@blp.errors(404)
+@blp.doc(operationId="getActivity")
 def get_activity(activity_id):
     return _with_etag(services.get_activity(db.session(), current_caller(), activity_id, org_domains()))
 
 
-@blp.patch("/activities/<int:activity_id>")
-@blp.arguments(schemas.ActivityPatch(partial=True))
-@blp.response(200, schemas.ActivityOut, description="Needs If-Match with the ETag; a stale one gets 412.")
+@blp.patch("/activities/<id:activity_id>")
+@blp.arguments(schemas.ActivityPatch(partial=schemas.PATCHABLE))
+@blp.response(200, schemas.ActivityOut, description="Needs If-Match with the ETag; a stale one gets 412.",
+              headers=ETAG_HEADER)
+@blp.errors(*BODY_ERRORS, 404, 412, 428)
+@blp.doc(parameters=[IF_MATCH])
+@blp.doc(operationId="updateActivity")
 def update_activity(changes, activity_id):
     version = expected_version()
     updated = services.update_activity(db.session(), current_caller(), activity_id, version, changes, org_domains())
     return _with_etag(updated)
 
 
-@blp.get("/activities/<int:activity_id>/external-draft")
+@blp.get("/activities/<id:activity_id>/external-draft")
 @blp.response(200, schemas.ExternalDraftOut, description="Organizer + externals, the external agenda, no notes.")
+@blp.errors(404)
+@blp.doc(operationId="externalDraft")
 def external_draft(activity_id):
     # The room is booked by the internal meeting unless CRMBRIDGE_ROOM_BOOKING=external.
     book_rooms = current_app.config.get("ROOM_BOOKING", "internal") == "external"
     return services.draft_for(db.session(), current_caller(), activity_id, org_domains(), book_rooms=book_rooms)
 
 
-@blp.post("/activities/<int:activity_id>/drift")
+@blp.post("/activities/<id:activity_id>/drift")
 @blp.arguments(schemas.GraphEventIn)
 @blp.response(200, schemas.DriftOut)
+@blp.errors(*BODY_ERRORS, 404)
+@blp.doc(operationId="compareDrift")
 def drift(event, activity_id):
     return services.drift_for(db.session(), current_caller(), activity_id, event, org_domains())
 
 
-@blp.post("/activities/<int:activity_id>/reconcile")
+@blp.post("/activities/<id:activity_id>/reconcile")
 @blp.arguments(schemas.ReconcileIn)
-@blp.response(200, schemas.ActivityOut, description="Changes the CRM only; externals get nothing.")
+@blp.response(200, schemas.ActivityOut, description="Changes the CRM only; externals get nothing.",
+              headers=ETAG_HEADER)
+@blp.errors(*BODY_ERRORS, 404, 412, 428)
+@blp.doc(parameters=[IF_MATCH])
+@blp.doc(operationId="reconcile")
 def reconcile(data, activity_id):
     version = expected_version()
     updated = services.reconcile(db.session(), current_caller(), activity_id, version, data["snapshot"],
@@ -103,14 +134,18 @@ def reconcile(data, activity_id):
     return _with_etag(updated)
 
 
-@blp.post("/activities/<int:activity_id>/links")
+@blp.post("/activities/<id:activity_id>/links")
 @blp.arguments(schemas.LinkIn)
-@blp.response(201, schemas.LinkOut, description="201 when new, 200 when an existing link was updated.")
-@blp.alt_response(409, description="The Outlook meeting is already linked to another activity (reason "
-                                   "already-linked), has attendees outside the organization and cannot be the "
-                                   "internal meeting (outsiders-on-internal-meeting), or the customer meeting "
-                                   "was already sent (already-sent).")
-@blp.alt_response(503, description="Microsoft Graph did not answer the attendee check in time (Retry-After).")
+@blp.response(201, schemas.LinkOut, description="A new link.")
+@blp.alt_response(200, schema=schemas.LinkOut, description="The activity's existing link, updated.", success=True)
+@blp.alt_response(409, schema=schemas.ErrorOut, description="The Outlook meeting is already linked to another "
+                  "activity (reason already-linked), has attendees outside the organization and cannot be the "
+                  "internal meeting (outsiders-on-internal-meeting, with outsiders), or the customer meeting was "
+                  "already sent (already-sent).")
+@blp.alt_response(503, schema=schemas.ErrorOut, description="Microsoft Graph did not answer the attendee check in "
+                  "time (Retry-After), or Entra ID could not be reached.")
+@blp.errors(*BODY_ERRORS, 404)
+@blp.doc(operationId="recordLink")
 def record_link(data, activity_id):
     caller = current_caller()
     link, created = services.record_link(db.session(), caller, activity_id, data, org_domains(),
@@ -122,13 +157,17 @@ def record_link(data, activity_id):
     return link, 201 if created else 200
 
 
-@blp.post("/activities/<int:activity_id>/customer-appointment")
+@blp.post("/activities/<id:activity_id>/customer-appointment")
 @blp.response(201, schemas.CustomerAppointmentOut, description="Created in the organizer's calendar with nobody "
-              "invited (200 when it already existed); open it with Office.js displayAppointmentFormAsync.")
-@blp.alt_response(409, description="Cancelled (cancelled), over (over), nobody to invite (no-externals) or the "
-                                   "customer meeting was already sent (already-sent).")
-@blp.alt_response(503, description="Microsoft Graph is off for this server, or did not answer in time "
-                                   "(Retry-After).")
+              "invited; open it with Office.js displayAppointmentFormAsync.")
+@blp.alt_response(200, schema=schemas.CustomerAppointmentOut, description="It already existed.", success=True)
+@blp.alt_response(409, schema=schemas.ErrorOut, description="Cancelled (cancelled), over (over), nobody to invite "
+                  "(no-externals) or the customer meeting was already sent (already-sent).")
+@blp.alt_response(503, schema=schemas.ErrorOut, description="Microsoft Graph is off for this server, or did not "
+                  "answer in time (Retry-After), or Entra ID could not be reached.")
+@blp.errors(404)
+@blp.doc(operationId="prepareCustomerAppointment")
+@takes_no_body
 def customer_appointment(activity_id):
     caller = current_caller()
     graph = _organizer_graph(caller)

@@ -3,7 +3,7 @@
 from .. import db
 from ..auth.request import current_caller
 from ..integration import events, schemas, tenancy
-from .common import api_blueprint
+from .common import QUERY_ERRORS, api_blueprint
 
 blp = api_blueprint("changes", __name__, "The change feed: what happened to activities, in the CRM and in Outlook.")
 
@@ -12,6 +12,8 @@ blp = api_blueprint("changes", __name__, "The change feed: what happened to acti
 @blp.arguments(schemas.ChangeQuery, location="query")
 @blp.response(200, schemas.ChangePage, description="Oldest first. Keep `next` and pass it as `after`; an event is "
               "never skipped, and its id is the one webhook deliveries carry.")
+@blp.errors(*QUERY_ERRORS, 400)
+@blp.doc(operationId="changes")
 def changes(query):
     caller = current_caller()
     tenancy.require_reader(caller)

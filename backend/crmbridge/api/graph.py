@@ -11,6 +11,7 @@ import logging
 
 from flask import Blueprint, current_app, request
 from marshmallow import Schema, fields
+from werkzeug.routing import Rule
 
 from .. import db, schemas, services
 from ..auth.request import current_caller
@@ -52,6 +53,31 @@ def notifications():
     return "", 202
 
 
+def document_notifications(spec) -> None:
+    """The endpoint is Graph's, outside the bearer-token API, but described with it so it is fuzzed with it."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    spec.path(rule=Rule("/api/graph/notifications"), operations={"post": {
+        "tags": ["drift"],
+        "summary": "Microsoft Graph change notifications and the subscription handshake (no bearer token).",
+        "security": [],
+        "parameters": [{"in": "query", "name": "validationToken", "required": False,
+                        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_VALIDATION_TOKEN}}],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["value"],
+            "properties": {"value": {"type": "array", "items": {"type": "object"}}}}}}},
+        "responses": {
+            "200": {"description": "The handshake: the validation token, echoed.",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "202": {"description": "Notifications taken."},
+            "400": {"description": "Not a change notification, or not valid JSON.", **error},
+            "403": {"description": "The clientState does not match.", **error},
+            "413": {"description": "The body is too large.", **error},
+            "414": {"description": "The request line is too long.", **error},
+            "500": {"description": "Our fault; logged, not returned.", **error},
+        },
+    }})
+
+
 # Meetings out of sync ------------------------------------------------------------------------------------------
 
 
@@ -88,6 +114,7 @@ class DriftListOut(Schema):
 @blp.get("/drift")
 @blp.response(200, DriftListOut, description="Upcoming external meetings that differ from their activities, as "
                                              "Graph last showed them, with each external's answer.")
+@blp.errors()
 def drift_list():
     caller = current_caller()
     if not caller.is_user:

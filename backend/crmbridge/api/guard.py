@@ -4,8 +4,8 @@ from marshmallow import Schema, fields, validate
 
 from .. import db, guard
 from ..auth.request import current_caller
-from ..schemas import LINK_KINDS, MAX_TEXT
-from .common import api_blueprint, org_domains
+from ..schemas import LINK_KINDS, MAX_TEXT, Text, Whole
+from .common import BODY_ERRORS, api_blueprint, org_domains
 
 blp = api_blueprint("guard", __name__, "The send-time guard (Outlook's OnAppointmentSend handler).")
 
@@ -15,18 +15,17 @@ MAX_BODY = 10 * MAX_TEXT
 
 
 class GuardCheckIn(Schema):
-    activity_id = fields.Integer(data_key="activityId", required=True, strict=False,
-                                 validate=validate.Range(min=1, max=2**31 - 1),
-                                 metadata={"description": "The crmActivityId custom property of the meeting."})
-    meeting_kind = fields.String(data_key="meetingKind", allow_none=True, validate=validate.OneOf(LINK_KINDS),
-                                 metadata={"description": "The crmMeetingKind custom property, if any."})
-    item_id = fields.String(data_key="itemId", allow_none=True, validate=validate.Length(min=1, max=512),
-                            metadata={"description": "The item's EWS id (getItemIdAsync), when it has one."})
-    subject = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
-    location = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
-    body = fields.String(load_default="", validate=validate.Length(max=MAX_BODY),
-                         metadata={"description": "The body as plain text."})
-    attendees = fields.List(fields.String(validate=validate.Length(max=320)), load_default=list,
+    activity_id = Whole(data_key="activityId", required=True,
+                        metadata={"description": "The crmActivityId custom property of the meeting."})
+    meeting_kind = Text(data_key="meetingKind", allow_none=True, validate=validate.OneOf(LINK_KINDS),
+                        metadata={"description": "The crmMeetingKind custom property, if any."})
+    item_id = Text(data_key="itemId", allow_none=True, validate=validate.Length(min=1, max=512),
+                   metadata={"description": "The item's EWS id (getItemIdAsync), when it has one."})
+    subject = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
+    location = Text(load_default="", validate=validate.Length(max=MAX_TEXT))
+    body = Text(load_default="", validate=validate.Length(max=MAX_BODY),
+                metadata={"description": "The body as plain text."})
+    attendees = fields.List(Text(validate=validate.Length(max=320)), load_default=list,
                             validate=validate.Length(max=1000),
                             metadata={"description": "Required and optional attendees' addresses."})
 
@@ -46,5 +45,7 @@ class GuardCheckOut(Schema):
 @blp.post("/guard/check")
 @blp.arguments(GuardCheckIn)
 @blp.response(200, GuardCheckOut, description="A verdict and field names only; never text of the notes.")
+@blp.errors(*BODY_ERRORS, 404)
+@blp.doc(operationId="guardCheck")
 def check(data):
     return guard.check_send(db.session(), current_caller(), data, org_domains())

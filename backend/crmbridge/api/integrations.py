@@ -8,7 +8,7 @@ from ..integration import activities as integration
 from ..integration import schemas
 from ..models import ActivityRow
 from ..schemas import ActivityIn, ActivityOut
-from .common import api_blueprint, expected_version, org_domains
+from .common import BODY_ERRORS, api_blueprint, expected_version, org_domains
 
 blp = api_blueprint("integrations", __name__, "For integrations: upsert by external id, delete, reassign.")
 
@@ -33,7 +33,9 @@ def _optional_version() -> int | None:
 @blp.response(200, schemas.UpsertOut, description="Replaced (200) or created (201); sending the same body again "
               "changes nothing (same version, no outbox job). If-Match is optional. A new organizerEmail moves the "
               "activity (see reassign).")
-@blp.alt_response(201, schema=schemas.UpsertOut, description="Created.")
+@blp.alt_response(201, schema=schemas.UpsertOut, description="Created.", success=True)
+@blp.errors(*BODY_ERRORS, 404, 409, 412, 422)
+@blp.doc(operationId="upsertByExternalId")
 def upsert(data, source, external_id):
     integration.check_external_id(source, external_id)
     view, created, outlook = integration.upsert(db.session(), current_caller(), source, external_id, data,
@@ -46,6 +48,8 @@ def upsert(data, source, external_id):
 
 @blp.get(BY_EXTERNAL_ID)
 @blp.response(200, ActivityOut)
+@blp.errors(400, 404, 410)
+@blp.doc(operationId="getByExternalId")
 def get_by_external_id(source, external_id):
     view = integration.get_by_external_id(db.session(), current_caller(), source, external_id, org_domains())
     response = make_response(ActivityOut().dump(view))
@@ -55,6 +59,8 @@ def get_by_external_id(source, external_id):
 
 @blp.delete(BY_EXTERNAL_ID)
 @blp.response(200, schemas.DeleteOut, description="Deleted; again: the same answer, nothing more happens.")
+@blp.errors(400, 404)
+@blp.doc(operationId="deleteByExternalId")
 def delete_by_external_id(source, external_id):
     caller = current_caller()
     session = db.session()
@@ -62,21 +68,25 @@ def delete_by_external_id(source, external_id):
     return integration.delete(session, caller, row, org_domains())
 
 
-@blp.delete("/activities/<int:activity_id>")
+@blp.delete("/activities/<id:activity_id>")
 @blp.response(200, schemas.DeleteOut, description="The internal meeting is cancelled through the outbox; the "
               "customer meeting is never touched (its organizer's taskpane says the CRM deleted the activity).")
+@blp.errors(404)
+@blp.doc(operationId="deleteActivity")
 def delete_activity(activity_id):
     caller = current_caller()
     session = db.session()
     return integration.delete(session, caller, session.get(ActivityRow, activity_id), org_domains())
 
 
-@blp.post("/activities/<int:activity_id>/reassign")
+@blp.post("/activities/<id:activity_id>/reassign")
 @blp.doc(parameters=[IF_MATCH])
 @blp.arguments(schemas.ReassignIn)
 @blp.response(200, schemas.ReassignOut, description="Needs If-Match. The internal meeting is cancelled in the old "
               "calendar and created in the new one (both mail their attendees); the customer meeting stays with "
               "the old organizer, whose taskpane says it moved and to whom.")
+@blp.errors(*BODY_ERRORS, 404, 409, 412, 428)
+@blp.doc(operationId="reassign")
 def reassign(data, activity_id):
     view, outlook = integration.reassign(db.session(), current_caller(), activity_id, expected_version(),
                                          data["organizer_email"], org_domains())

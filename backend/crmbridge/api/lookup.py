@@ -12,7 +12,7 @@ from ..auth.obo import OboError
 from ..auth.request import current_caller, entra_assertion
 from ..graph import setup as graph_setup
 from ..integration.schemas import GoneOut
-from .common import api_blueprint, org_domains
+from .common import BODY_ERRORS, QUERY_ERRORS, api_blueprint, org_domains
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, cl
 @blp.arguments(schemas.LookupQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.LookupOut)
 @blp.alt_response(410, schema=GoneOut, description=GONE)
+@blp.errors(*QUERY_ERRORS, 404)
 def lookup(query):
     return _lookup(query)
 
@@ -34,6 +35,7 @@ def lookup(query):
 @blp.arguments(schemas.LookupIn)
 @blp.response(200, schemas.LookupOut, description="As GET, with a Graph-shaped snapshot of the open meeting.")
 @blp.alt_response(410, schema=GoneOut, description=GONE)
+@blp.errors(*BODY_ERRORS, 404)
 def lookup_with_snapshot(query):
     return _lookup(query)
 

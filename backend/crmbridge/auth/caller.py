@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-# The app role an integration (the CRM pushing activities) needs to act for any organizer it names.
+# The app role an integration (the CRM pushing activities) needs to act for any organizer of its tenant.
 INTEGRATION_ROLE = "Activities.ReadWrite.All"
 # The app role (of a person or an application) that may read the audit trail.
 ADMIN_ROLE = "Crmbridge.Admin"
@@ -12,13 +12,18 @@ DEFAULT_TENANT = "default"
 
 @dataclass(frozen=True)
 class Caller:
-    """A signed-in organizer (``kind="user"``) or an integration such as the CRM (``kind="app"``)."""
+    """A signed-in organizer (``kind="user"``) or an integration such as the CRM (``kind="app"``).
+
+    A user is their tenant and object id (``subject`` is ``tid:oid``); ``email`` is their address, from a claim
+    checked against the tenant's domains, never from one a user can set. Development tokens have tenant "".
+    """
 
     kind: str
     email: str | None
     subject: str
     roles: frozenset[str] = field(default_factory=frozenset)
     tenant_id: str = DEFAULT_TENANT
+    object_id: str | None = None
 
     @property
     def is_user(self) -> bool:

@@ -6,7 +6,7 @@ them enabled, and this module refuses to issue or accept one unless the app allo
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ..domain.addresses import AddressError, parse_address
+from ..domain.addresses import AddressError, parse_identity
 from .caller import DEFAULT_TENANT, Caller
 
 PREFIX = "dev."
@@ -23,11 +23,15 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
 
 
 def issue(secret_key: str, email: str, roles: tuple[str, ...] = (), tenant: str | None = None) -> str:
+    """A token for ``email`` (strictly ``local@domain``), an integration's with ``roles``; ``tenant`` stands in
+    for an Entra tenant (none: the tenant "default")."""
     try:
-        address = parse_address(email)
+        address = parse_identity(email)
     except AddressError as exc:
-        raise DevTokenError(f"'{email}' is not a usable email address: {exc}") from exc
-    payload = {"email": address.email.lower(), "roles": sorted(roles)} if roles else {"email": address.email.lower()}
+        raise DevTokenError(f"not a usable email address: {exc}") from exc
+    payload: dict = {"email": address.email.lower()}
+    if roles:
+        payload["roles"] = sorted(roles)
     if tenant:
         payload["tid"] = tenant
     return PREFIX + _serializer(secret_key).dumps(payload)
@@ -47,4 +51,6 @@ def verify(secret_key: str, token: str) -> Caller:
     roles = frozenset(payload.get("roles", ()))
     kind = "app" if roles else "user"
     tenant = payload.get("tid") or DEFAULT_TENANT
-    return Caller(kind=kind, email=payload["email"], subject=f"dev:{payload['email']}", roles=roles, tenant_id=tenant)
+    # The same address in two tenants is two callers; the default tenant's keep their short subject.
+    subject = f"dev:{payload['email']}" if tenant == DEFAULT_TENANT else f"dev:{tenant}:{payload['email']}"
+    return Caller(kind=kind, email=payload["email"], subject=subject, roles=roles, tenant_id=tenant)

@@ -40,6 +40,9 @@ class EntraSettings:
     required_scope: str = "access_as_user"
     app_role: str = "Activities.ReadWrite.All"
     jwks_cache_seconds: int = 24 * 3600
+    # When Entra's key endpoint cannot be reached, keys older than jwks_cache_seconds are still used for this long,
+    # and no longer: a key Microsoft withdrew (a compromise, an emergency rotation) must stop working.
+    jwks_max_stale_seconds: int = 24 * 3600
     http_timeout: float = 5.0
 
 
@@ -87,9 +90,11 @@ class EntraTokenValidator:
         self._allowed_tenants = frozenset(tenant.lower() for tenant in settings.allowed_tenants)
         self._session = session or requests.Session()
         self._clock = clock
-        self._lock = threading.Lock()
-        self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
+        # Held only by the request that fetches the keys; the others use the cached keys meanwhile, or wait for it
+        # only when they have no usable key.
+        self._fetch_lock = threading.Lock()
+        # The keys and when they were fetched, replaced as one tuple so that readers need no lock.
+        self._cache: tuple[dict[str, jwt.PyJWK], float | None] = ({}, None)
         self._attempted_at: float | None = None
 
     def validate(self, token: str) -> Principal:
@@ -139,23 +144,45 @@ class EntraTokenValidator:
         if not isinstance(aud, str) or aud not in accepted:
             raise TokenError("bad-audience", "The token was issued for another application.")
 
+    def _age(self, fetched_at: float | None, now: float) -> float:
+        return math.inf if fetched_at is None else now - fetched_at
+
     def _signing_key(self, kid: str) -> jwt.PyJWK:
-        with self._lock:
-            now = self._clock()
-            fresh = (
-                self._fetched_at is not None and now - self._fetched_at < self._settings.jwks_cache_seconds
-            )
-            if not (fresh and kid in self._keys):
-                since_attempt = math.inf if self._attempted_at is None else now - self._attempted_at
-                wait = _UNKNOWN_KID_REFETCH_SECONDS if fresh else _FAILED_FETCH_RETRY_SECONDS
-                if since_attempt >= wait:
-                    self._refresh(now)
-                elif not self._keys:
-                    raise KeysUnavailable("Entra's signing keys could not be fetched a moment ago.")
-            key = self._keys.get(kid)
+        cache_seconds = self._settings.jwks_cache_seconds
+        keys, fetched_at = self._cache
+        age = self._age(fetched_at, self._clock())
+        if age < cache_seconds and kid in keys:
+            return keys[kid]
+        if age < cache_seconds + self._settings.jwks_max_stale_seconds and kid in keys:
+            # Expired but still usable: one request refreshes, no one waits for it.
+            if self._fetch_lock.acquire(blocking=False):
+                try:
+                    self._refresh_if_due(fresh=False)
+                finally:
+                    self._fetch_lock.release()
+            return self._cache[0].get(kid, keys[kid])
+        # An unknown kid, or no usable keys: wait for the one fetch under way, or make it.
+        with self._fetch_lock:
+            keys, fetched_at = self._cache
+            age = self._age(fetched_at, self._clock())
+            if not (age < cache_seconds and kid in keys):
+                self._refresh_if_due(fresh=age < cache_seconds)
+                keys, fetched_at = self._cache
+                age = self._age(fetched_at, self._clock())
+        if age >= cache_seconds + self._settings.jwks_max_stale_seconds:
+            raise KeysUnavailable("Entra's signing keys could not be fetched, and the cached ones are too old.")
+        key = keys.get(kid)
         if key is None:
             raise TokenError("unknown-key", "The token was signed with a key Entra does not publish.")
         return key
+
+    def _refresh_if_due(self, *, fresh: bool) -> None:
+        """Fetch unless a fetch was tried too recently: an unknown kid may trigger one fetch per interval, a failed
+        fetch is retried after a short pause (requests meanwhile fail fast rather than each wait for a timeout)."""
+        now = self._clock()
+        since_attempt = math.inf if self._attempted_at is None else now - self._attempted_at
+        if since_attempt >= (_UNKNOWN_KID_REFETCH_SECONDS if fresh else _FAILED_FETCH_RETRY_SECONDS):
+            self._refresh(now)
 
     def _refresh(self, now: float) -> None:
         self._attempted_at = now
@@ -164,13 +191,12 @@ class EntraTokenValidator:
             response.raise_for_status()
             keys = _parse_jwks(response.json())
         except (requests.RequestException, ValueError) as exc:
-            if not self._keys:
+            if not self._cache[0]:
                 raise KeysUnavailable(f"Could not fetch Entra's signing keys: {exc}") from exc
-            # Keys rotate rarely and with overlap, so the last good set beats failing every request.
+            # Keys rotate rarely and with overlap, so the last good set beats failing every request (for a while).
             log.warning("Refreshing Entra's signing keys failed, keeping the cached ones: %s", exc)
             return
-        self._keys = keys
-        self._fetched_at = now
+        self._cache = (keys, now)
 
 
 def _issuer(iss: object) -> tuple[str, str]:
@@ -241,8 +267,9 @@ def _principal(claims: Mapping[str, Any], tenant_id: str, required_scope: str) -
     scopes = frozenset(scp.split())
     if required_scope not in scopes:
         raise TokenError("missing-scope", f"The token lacks the {required_scope!r} scope.")
-    names = (claims.get(claim) for claim in ("preferred_username", "upn", "email"))
-    email = next((name.lower() for name in names if isinstance(name, str) and name), None)
+    # Only upn: preferred_username and email are not verified (a user or guest can set them to anything).
+    upn = claims.get("upn")
+    email = upn.lower() if isinstance(upn, str) and upn else None
     return Principal(
         kind="user",
         tenant_id=tenant_id,

@@ -10,7 +10,9 @@ import logging
 import jwt
 from flask import Flask, current_app, g, request
 
-from ..domain.addresses import AddressError, parse_address
+from .. import org
+from ..domain.addresses import AddressError, parse_identity
+from ..domain.classification import Kind, classify
 from ..errors import Forbidden, Unauthorized
 from . import dev_tokens
 from .caller import INTEGRATION_ROLE, Caller
@@ -80,14 +82,20 @@ def _dev_caller(token: str) -> Caller:
 
 
 def _entra_caller(principal: Principal) -> Caller:
+    """The user is their tenant and object id. Their address is the upn claim, and only when its domain is one of
+    their tenant's organization domains: a guest's or a look-alike upn names no one here."""
     subject = f"{principal.tenant_id}:{principal.object_id}"
     if principal.kind == "app":
         return Caller(kind="app", email=None, subject=subject, roles=principal.roles, tenant_id=principal.tenant_id)
     try:
-        email = parse_address(principal.email or "").email.lower()
+        address = parse_identity(principal.email)
     except AddressError as exc:
-        raise Unauthorized("The token names no usable email address (preferred_username or upn).") from exc
-    return Caller(kind="user", email=email, subject=subject, roles=principal.roles, tenant_id=principal.tenant_id)
+        raise Unauthorized("The token names no usable address (upn); sign in with your work account.") from exc
+    if classify(address.email, "required", org.for_tenant(principal.tenant_id)).kind is not Kind.INTERNAL:
+        raise Forbidden(f"{address.email} is not an address of your organization's domains; ask your administrator "
+                        "to add the domain (`crmbridge domains add`).")
+    return Caller(kind="user", email=address.email.lower(), subject=subject, roles=principal.roles,
+                  tenant_id=principal.tenant_id, object_id=principal.object_id)
 
 
 def _is_app_only(token: str) -> bool:

@@ -1,9 +1,10 @@
 """The CRM activity (a meeting) and the rules every stored activity keeps."""
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from .addresses import AddressError, parse_address
 from .classification import Kind, OrgDomains, Verdict, classify
@@ -11,6 +12,12 @@ from .errors import InvalidInput
 
 PARTICIPANT_TYPES = ("required", "optional", "resource")
 MAX_PARTICIPANTS = 500
+# Meetings happen within these years; outside them a time is a typo, and near year 1 or 9999 an offset would
+# carry it out of the range a datetime can hold.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+# The longest a meeting may last: Outlook allows longer, but a CRM meeting of more than two weeks is a typo.
+MAX_DURATION = timedelta(days=14)
 
 
 class Status(StrEnum):
@@ -98,14 +105,17 @@ class Activity:
         return checked(replace(self, **changes))
 
 
+@cache
+def known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
 def zone_or_error(name: str, field_name: str = "timeZone") -> ZoneInfo:
-    try:
-        if not name or name != name.strip():
-            raise ZoneInfoNotFoundError(name)
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    """The IANA zone of that exact name; ``Europe`` (a folder of zones) or a path is not one."""
+    if not isinstance(name, str) or name not in known_zones():
         message = f"'{name}' is not a known IANA time zone such as Europe/Copenhagen."
-        raise InvalidInput.one(field_name, message) from exc
+        raise InvalidInput.one(field_name, message)
+    return ZoneInfo(name)
 
 
 def participant(email: str, display_name: str | None = None, type: str = "required") -> Participant:
@@ -122,6 +132,9 @@ def parse_participants(items: list[dict]) -> tuple[Participant, ...]:
     if len(items) > MAX_PARTICIPANTS:
         raise InvalidInput.one("participants", f"At most {MAX_PARTICIPANTS} participants are allowed.")
     for index, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("email"), str):
+            errors[f"participants.{index}.email"] = ["Missing data for required field."]
+            continue
         kind = item.get("type", "required")
         if kind not in PARTICIPANT_TYPES:
             errors[f"participants.{index}.type"] = [f"Must be one of: {', '.join(PARTICIPANT_TYPES)}."]
@@ -157,8 +170,14 @@ def checked(activity: Activity) -> Activity:
         errors.update(exc.errors)
         zone = None
     if not errors:
+        for name in ("start", "end"):
+            if not EARLIEST <= getattr(activity, name) < LATEST:
+                errors[name] = [f"Give a time between {EARLIEST.year} and {LATEST.year}."]
+    if not errors:
         if activity.end <= activity.start:
             errors["end"] = ["The end must be after the start."]
+        elif activity.end - activity.start > MAX_DURATION:
+            errors["end"] = [f"A meeting lasts at most {MAX_DURATION.days} days."]
         if activity.is_all_day and zone is not None:
             for name in ("start", "end"):
                 local = getattr(activity, name).astimezone(zone)

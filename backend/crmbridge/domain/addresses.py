@@ -90,6 +90,19 @@ def _parse(raw: str, display_name: str | None) -> Address:
     return Address(email=email, display_name=name, ascii_domain=ascii_domain)
 
 
+# An identity's address as Entra writes a UPN: plain ASCII, no display name, no mailto:, no look-alike letters
+# (full-width "ｂｏｂ" or a domain that IDNA would fold into another one).
+_IDENTITY = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+def parse_identity(raw: object) -> Address:
+    """The address that names a person to us (a token's claim, an integration's organizer): strictly
+    ``local@domain`` in ASCII, so that no other spelling stands for someone else."""
+    if not isinstance(raw, str) or not _IDENTITY.fullmatch(raw):
+        raise AddressError(f"'{raw}' is not a plain address such as anna@contoso.com")
+    return parse_address(raw)
+
+
 def address_key(raw: str) -> str:
     """Comparison key of an address; falls back to a case-folded string for addresses that do not parse."""
     try:

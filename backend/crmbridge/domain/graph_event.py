@@ -7,10 +7,11 @@ the zone may be ``UTC``, an IANA name or a Windows name. All other event fields 
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from tzlocal.windows_tz import win_tz
 
+from .activity import known_zones
 from .errors import InvalidInput
 
 _FRACTION = re.compile(r"\.(\d+)")
@@ -47,10 +48,9 @@ def zone_from_graph(name: str, field: str) -> ZoneInfo:
     if cleaned.lower() in _UTC_NAMES:
         return ZoneInfo("UTC")
     iana = win_tz.get(cleaned, cleaned)
-    try:
-        return ZoneInfo(iana)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput.one(field, f"'{name}' is neither a Windows nor an IANA time zone name.") from exc
+    if iana not in known_zones():  # also refuses folders of zones such as "Europe"
+        raise InvalidInput.one(field, f"'{name}' is neither a Windows nor an IANA time zone name.")
+    return ZoneInfo(iana)
 
 
 def _parse_local(value: str, field: str) -> datetime:
@@ -71,7 +71,15 @@ def graph_time(value: object, field: str) -> tuple[datetime, date]:
     local = _parse_local(value.get("dateTime"), f"{field}.dateTime")
     if local.tzinfo is None:
         local = local.replace(tzinfo=zone_from_graph(value.get("timeZone", "UTC"), f"{field}.timeZone"))
-    return local.astimezone(UTC), local.date()
+    try:
+        return local.astimezone(UTC), local.date()
+    except OverflowError as exc:  # year 1 east of UTC, or 9999 west of it
+        raise InvalidInput.one(f"{field}.dateTime", f"'{value.get('dateTime')}' is out of range.") from exc
+
+
+def _object(value: object) -> dict:
+    """A JSON object, or an empty one for anything else (Graph omits what it does not have)."""
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: object) -> str:
@@ -95,24 +103,25 @@ def read_graph_event(event: object) -> OutlookMeeting:
         errors["attendees"] = ["Expected a list of attendees."]
         raw_attendees = []
     for index, item in enumerate(raw_attendees):
-        address = ((item or {}).get("emailAddress") or {}) if isinstance(item, dict) else {}
+        item = _object(item)
+        address = _object(item.get("emailAddress"))
         email = _text(address.get("address"))
         if not email:
             errors[f"attendees.{index}.emailAddress.address"] = ["The attendee has no address."]
             continue
-        status = item.get("status") or {}
+        status = _object(item.get("status"))
         attendees.append(
             OutlookAttendee(
                 email=email,
                 name=_text(address.get("name")),
                 type=_text(item.get("type")) or "required",
-                response=_text(status.get("response") if isinstance(status, dict) else None) or "none",
+                response=_text(status.get("response")) or "none",
             )
         )
     if errors:
         raise InvalidInput(errors)
     location = event.get("location") or {}
-    organizer = ((event.get("organizer") or {}).get("emailAddress") or {}).get("address")
+    organizer = _object(_object(event.get("organizer")).get("emailAddress")).get("address")
     return OutlookMeeting(
         start=times["start"][0],
         end=times["end"][0],

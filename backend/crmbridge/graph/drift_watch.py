@@ -176,7 +176,7 @@ def check_meeting(session: Session, row: ActivityRow, link: MeetingLinkRow, even
     if event is not None and event.get("id") and event["id"] != link.graph_event_id:
         _adopt_id(session, link, event)
     if event is not None and not link.ical_uid and event.get("iCalUId"):
-        if not store.links_holding(session, {"ical_uid": event["iCalUId"]}):
+        if not store.links_holding(session, {"ical_uid": event["iCalUId"]}, store.link_owner(row)):
             link.ical_uid = event["iCalUId"]
     activity = store.to_domain(row)
     check.graph_event_id = link.graph_event_id or (event or {}).get("id") or ""
@@ -218,7 +218,7 @@ def _seen(session: Session, activity_id: int, check: ExternalMeetingCheckRow | N
 
 def _adopt_id(session: Session, link: MeetingLinkRow, event: dict) -> None:
     # Links recorded by the taskpane carry a REST or EWS id; Graph answered with the immutable one.
-    if not store.links_holding(session, {"graph_event_id": event["id"]}):
+    if not store.links_holding(session, {"graph_event_id": event["id"]}, store.link_owner(link.activity)):
         link.graph_event_id = event["id"]
 
 

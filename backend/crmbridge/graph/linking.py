@@ -241,7 +241,7 @@ def pending_links(session: Session, mailbox: str, since: datetime) -> list[Meeti
 def record_sent(session: Session, link: MeetingLinkRow, event: dict) -> bool:
     """Record the found meeting on the pending link; False when another link already holds its ids."""
     ids = {"graph_event_id": event["id"], "ical_uid": event.get("iCalUId")}
-    if any(holder is not link for holder in store.links_holding(session, ids)):
+    if any(holder is not link for holder in store.links_holding(session, ids, store.link_owner(link.activity))):
         log.warning("activity %s: the found meeting is already linked elsewhere; not linking", link.activity_id)
         return False
     link.graph_event_id = ids["graph_event_id"]

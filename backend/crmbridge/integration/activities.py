@@ -230,7 +230,7 @@ def explain_missing(session: Session, caller: Caller, query: dict) -> None:
         return
     key = store.organizer_key(caller.email)
     item_id, rest_id, ical_uid = query.get("item_id"), query.get("rest_id"), query.get("ical_uid")
-    link = store.find_link(session, item_id=item_id, rest_id=rest_id, ical_uid=ical_uid)
+    link = store.find_link(session, caller, item_id=item_id, rest_id=rest_id, ical_uid=ical_uid)
     activity_id = link.activity_id if link is not None else query.get("activity_id")
     row = store.load(session, activity_id) if activity_id else None
     if row is not None and row.deleted_at is not None and row.organizer_key == key and tenancy.owns(caller, row):

@@ -4,7 +4,7 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..schemas import ActivityOut, UtcDateTime, _valid_address
+from ..schemas import ActivityOut, Text, UtcDateTime, Whole, _valid_address
 from . import events
 
 
@@ -31,7 +31,7 @@ class DeleteOut(Schema):
 
 
 class ReassignIn(Schema):
-    organizer_email = fields.String(data_key="organizerEmail", required=True,
+    organizer_email = Text(data_key="organizerEmail", required=True,
                                     validate=[validate.Length(max=320), _valid_address])
 
 
@@ -41,12 +41,13 @@ class ReassignOut(Schema):
 
 
 class ChangeQuery(Schema):
-    after = fields.String(validate=validate.Regexp(r"^\d{1,18}$", error="Pass a cursor from an earlier page."),
+    after = Text(validate=validate.Regexp(r"^[0-9]{1,18}$", error="Pass a cursor from an earlier page."),
                           metadata={"description": "The cursor of the last change you processed; left out: from "
                                                    "the oldest kept."})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    types = fields.String(metadata={"description": "Comma-separated event types; left out: all."})
-    activity_id = fields.Integer(data_key="activityId", validate=validate.Range(min=1))
+    limit = Whole(load_default=100, maximum=500)
+    types = Text(validate=validate.Length(max=2000),
+                 metadata={"description": "Comma-separated event types; left out: all."})
+    activity_id = Whole(data_key="activityId")
 
     @validates_schema
     def _known_types(self, data, **_kwargs):
@@ -89,10 +90,11 @@ class ChangePage(Schema):
 
 
 class WebhookIn(Schema):
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2048))
-    events = fields.List(fields.String(), validate=validate.Length(max=len(events.PUBLIC_TYPES) + 1), metadata={
-        "description": "Event types to deliver; left out or [\"*\"]: all."})
-    description = fields.String(load_default="", validate=validate.Length(max=255))
+    url = Text(required=True, validate=validate.Length(min=1, max=2048))
+    events = fields.List(Text(validate=validate.Length(max=64)),
+                         validate=validate.Length(max=len(events.PUBLIC_TYPES) + 1),
+                         metadata={"description": "Event types to deliver; left out or [\"*\"]: all."})
+    description = Text(load_default="", validate=validate.Length(max=255))
 
 
 class DeliveryCountsOut(Schema):
@@ -120,10 +122,10 @@ class WebhookList(Schema):
 
 
 class AuditQuery(Schema):
-    activity_id = fields.Integer(data_key="activityId", validate=validate.Range(min=1))
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0),
-                           metadata={"description": "The `next` of the previous page."})
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    activity_id = Whole(data_key="activityId")
+    after = Whole(load_default=0, minimum=0, maximum=2**62,
+                  metadata={"description": "The `next` of the previous page."})
+    limit = Whole(load_default=100, maximum=500)
 
 
 class AuditEntryOut(Schema):

@@ -1,24 +1,23 @@
-"""The CRM integration contract: tenants and external ids on activities, deletions, idempotency keys, meetings left
-behind by a delete or a reassign, the activity events (audit trail and change feed) and webhooks
+"""The CRM integration contract: external ids on activities, deletions, idempotency keys, meetings left behind
+by a delete or a reassign, the activity events (audit trail and change feed) and webhooks
 
-Rows written before this revision belong to the tenant ``default`` (development tokens' tenant).
+Activities carry their tenant since 0012 (rows from before tenants: the one configured tenant, else ``default``).
 
 Revision ID: 0015
-Revises: 0011
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("activities") as batch:
-        batch.add_column(sa.Column("tenant_id", sa.String(length=64), nullable=False, server_default="default"))
         batch.add_column(sa.Column("external_source", sa.String(length=64), nullable=True))
         batch.add_column(sa.Column("external_id", sa.String(length=255), nullable=True))
         batch.add_column(sa.Column("deleted_at", sa.DateTime(), nullable=True))
@@ -142,4 +141,3 @@ def downgrade() -> None:
         batch.drop_column("deleted_at")
         batch.drop_column("external_id")
         batch.drop_column("external_source")
-        batch.drop_column("tenant_id")
