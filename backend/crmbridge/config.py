@@ -152,6 +152,7 @@ def from_environment(env: Mapping[str, str], instance_path: str, test_mode: bool
         "GRAPH_NOTIFICATION_URL": env.get("CRMBRIDGE_GRAPH_NOTIFICATION_URL", "").strip(),
         "GRAPH_CLIENT_STATE": env.get("CRMBRIDGE_GRAPH_CLIENT_STATE", "").strip(),
         "SCAN_WINDOW_DAYS": _int(env, "CRMBRIDGE_SCAN_WINDOW_DAYS", 60),
+        "METRICS_TOKEN": env.get("CRMBRIDGE_METRICS_TOKEN", "").strip(),
         "API_TITLE": "crmbridge",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -2,10 +2,10 @@
  * Start-up: show the skeleton at once, wait for Office, check the host and the item, then wire the store, the
  * flows and the view together. Opening another item (ItemChanged) starts over.
  *
- * The entry point esbuild bundles into dist/main.js (scripts/lib/bundle.sh), with MSAL.js from npm.
+ * The entry point esbuild bundles into dist/static/main-<hash>.js (scripts/lib/build-taskpane.mjs). MSAL.js (npm)
+ * is imported dynamically, into a chunk of its own: its download and parse start with the page but the skeleton,
+ * Office's start and the item's fields never wait for them; only a sign-in by nested app authentication does.
  */
-
-import { createNestablePublicClientApplication, InteractionRequiredAuthError } from "@azure/msal-browser";
 
 import { createClient } from "./api.js";
 import { createAuth } from "./auth.js";
@@ -17,7 +17,19 @@ import { createView } from "./view.js";
 
 const MINIMUM_MAILBOX = "1.3";
 
+let msal = null; // the MSAL.js module once loaded
+let msalLoad = null;
+
+function loadMsal() {
+  if (!msalLoad) {
+    msalLoad = import("@azure/msal-browser").then((module) => (msal = module));
+    msalLoad.catch(() => { msalLoad = null; }); // a failed download is tried again at the next sign-in
+  }
+  return msalLoad;
+}
+
 async function start() {
+  loadMsal().catch(() => undefined); // in parallel with everything below; a sign-in reports a failure
   setLanguage(navigator.language);
   const store = createStore(initialState());
   let flows = null;
@@ -46,8 +58,9 @@ async function start() {
   }
   const auth = createAuth({
     msal: {
-      createNestablePublicClientApplication,
-      isInteractionRequired: (error) => error instanceof InteractionRequiredAuthError,
+      createNestablePublicClientApplication: async (config) =>
+        (await loadMsal()).createNestablePublicClientApplication(config),
+      isInteractionRequired: (error) => msal !== null && error instanceof msal.InteractionRequiredAuthError,
     },
     office,
   });

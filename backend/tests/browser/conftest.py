@@ -33,7 +33,8 @@ from .browser_support import (
 )
 
 BUNDLE_SCRIPT = REPO / "scripts" / "lib" / "bundle.sh"
-BUNDLES = [TASKPANE / "dist" / "main.js", TASKPANE / "dist" / "auth-dialog.js"]
+BUILD_SCRIPT = REPO / "scripts" / "lib" / "build-taskpane.mjs"
+BUNDLES = [TASKPANE / "dist" / "taskpane.html", TASKPANE / "dist" / "auth-dialog.html"]
 
 
 def closing_files_first(app):
@@ -81,7 +82,8 @@ def live_backend(tmp_path_factory):
 
 
 def bundle_inputs() -> list:
-    return [*(TASKPANE / "src").glob("*.js"), REPO / "package.json", REPO / "package-lock.json", BUNDLE_SCRIPT]
+    return [*(TASKPANE / "src").glob("*.js"), *TASKPANE.glob("*.html"), *TASKPANE.glob("*.css"),
+            REPO / "package.json", REPO / "package-lock.json", BUNDLE_SCRIPT, BUILD_SCRIPT]
 
 
 @pytest.fixture(scope="session")
