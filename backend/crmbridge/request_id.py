@@ -53,9 +53,11 @@ def _install_record_factory() -> None:
     _factory_installed = True
 
 
-# The format `crmbridge serve` gives every log line (gunicorn's and the app's), and the access log's.
+# The format `crmbridge serve` gives every log line (gunicorn's and the app's); the access log's lines are written
+# after the request, so they take the id from the response header, in the same place.
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
-ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms [%({x-request-id}o)s]'
+ACCESS_RECORD_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+ACCESS_LOG_FORMAT = '[%({x-request-id}o)s] %(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
 def init_app(app: Flask) -> None:
