@@ -28,15 +28,17 @@ const CODES = {
 export class ApiError extends Error {
   /**
    * `status` is the HTTP status (0 when there was no answer); `fields` maps field paths to messages; `claims` is
-   * Microsoft Entra ID's claims challenge that came with a 401 (more sign-in is needed: MFA, consent), else null.
+   * Microsoft Entra ID's claims challenge that came with a 401 (more sign-in is needed: MFA, consent), else null;
+   * `requestId` is the server's id of the failed request (shown to the organizer for their administrator), else null.
    */
-  constructor({ status = 0, code = "unknown", message = "", fields = {}, claims = null } = {}) {
+  constructor({ status = 0, code = "unknown", message = "", fields = {}, claims = null, requestId = null } = {}) {
     super(message || code);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.fields = fields;
     this.claims = claims;
+    this.requestId = requestId;
   }
 }
 
@@ -75,7 +77,9 @@ function errorFrom(status, body, headers) {
   const fields = body && typeof body.errors === "object" && body.errors !== null ? body.errors : {};
   const claims = status !== 401 ? null
     : (typeof body?.claims === "string" && body.claims) || claimsFromChallenge(headers.get("WWW-Authenticate"));
-  return new ApiError({ status, code, message, fields, claims });
+  const offered = (typeof body?.requestId === "string" && body.requestId) || headers.get("X-Request-Id") || "";
+  const requestId = /^[A-Za-z0-9._:-]{1,64}$/.test(offered) ? offered : null;
+  return new ApiError({ status, code, message, fields, claims, requestId });
 }
 
 /**

@@ -143,6 +143,7 @@ const en = {
   "error.sign-in-unavailable": "CRM Bridge is not set up for Microsoft sign-in yet. Contact your administrator.",
   "error.sign-in-unsupported": "This version of Outlook cannot sign you in to CRM Bridge. Update Outlook, or use Outlook on the web.",
   "error.unknown": "Something unexpected happened. Try again; if it keeps happening, contact your administrator.",
+  "error.requestId": "Give this code to your administrator: {id}",
 };
 
 const da = {
@@ -285,6 +286,7 @@ const da = {
   "error.sign-in-unavailable": "CRM Bridge er endnu ikke sat op til login med Microsoft. Kontakt din administrator.",
   "error.sign-in-unsupported": "Denne version af Outlook kan ikke logge dig ind i CRM Bridge. Opdater Outlook, eller brug Outlook på nettet.",
   "error.unknown": "Der skete noget uventet. Prøv igen; kontakt din administrator, hvis det bliver ved.",
+  "error.requestId": "Giv denne kode til din administrator: {id}",
 };
 
 const TABLES = { en, da };
