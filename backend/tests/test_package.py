@@ -89,10 +89,11 @@ def test_an_installed_wheel_serves_the_taskpane(built, tmp_path):
             assert answer.headers["Cache-Control"] == "public, max-age=31536000, immutable"
             served = answer.read()
         assert served == zipfile.ZipFile(wheel).read(f"crmbridge/taskpane_site/{script}.br")
-        import crmbridge
-
-        assert str(target) not in crmbridge.__file__  # the test itself runs the checkout; the server ran the wheel
-        assert "taskpane_site" in (target / "crmbridge" / "taskpane.py").read_text()
+        # The same environment serves from the installed package's copy, not from the checkout's dist/.
+        where = subprocess.run([sys.executable, "-c", "from crmbridge import create_app, taskpane; "
+                                "print(taskpane.taskpane_dir(create_app()))"], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        assert where == str(target / "crmbridge" / "taskpane_site")
     finally:
         process.terminate()
         process.wait(timeout=30)

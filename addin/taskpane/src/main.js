@@ -3,12 +3,14 @@
  * flows and the view together. Opening another item (ItemChanged) starts over.
  *
  * The entry point esbuild bundles into dist/static/main-<hash>.js (scripts/lib/build-taskpane.mjs). MSAL.js (npm)
- * is imported dynamically, into a chunk of its own: its download and parse start with the page but the skeleton,
- * Office's start and the item's fields never wait for them; only a sign-in by nested app authentication does.
+ * is imported dynamically, into a chunk of its own: where the backend names an Entra app, its download and parse
+ * start as soon as the sign-in configuration has come, beside Office's start and the reading of the item, which
+ * never wait for them; only a sign-in by nested app authentication does. Without an Entra app (development tokens)
+ * it is never loaded.
  */
 
 import { createClient } from "./api.js";
-import { createAuth } from "./auth.js";
+import { createAuth, loadAuthConfig } from "./auth.js";
 import { createFlows } from "./flows.js";
 import { setLanguage, setWallClock } from "./i18n.js";
 import * as office from "./office.js";
@@ -29,7 +31,8 @@ function loadMsal() {
 }
 
 async function start() {
-  loadMsal().catch(() => undefined); // in parallel with everything below; a sign-in reports a failure
+  // In parallel with everything below; a failure here is reported by the sign-in that needs MSAL.js.
+  loadAuthConfig().then((config) => (config.clientId ? loadMsal() : null)).catch(() => undefined);
   setLanguage(navigator.language);
   const store = createStore(initialState());
   let flows = null;
