@@ -33,9 +33,11 @@ def logging_config() -> dict:
     }
 
 
-def metrics_folder() -> str:
-    """A fresh folder for the workers' metric files, made before any worker starts (and emptied if given)."""
+def metrics_folder() -> tuple[str, bool]:
+    """A fresh folder for the workers' metric files, made before any worker starts (emptied if given); and whether
+    it was made here (then it goes when the server stops)."""
     folder = os.environ.get(MULTIPROC_DIR)
+    made = not folder
     if folder:
         shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(folder, exist_ok=True)
@@ -48,7 +50,7 @@ def metrics_folder() -> str:
         # crmbridge metric has labels, so its values are made at .labels() time, in the workers: from now on they
         # are the multiprocess kind that a scrape adds up.
         values.ValueClass = values.get_value_class()
-    return folder
+    return folder, made
 
 
 def _worker_exited(_server, worker) -> None:
@@ -77,7 +79,7 @@ def run(host: str, port: int, workers: int, certfile: str | None = None, keyfile
     scheme = "https" if certfile else "http"
     print(f"crmbridge on {scheme}://{host}:{port}/  (health: /healthz, /readyz; API docs: /api/openapi.json)",
           flush=True)
-    metrics_folder()
+    folder, made = metrics_folder()
     _Gunicorn({
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -87,5 +89,6 @@ def run(host: str, port: int, workers: int, certfile: str | None = None, keyfile
         "access_log_format": ACCESS_LOG_FORMAT,
         "logconfig_dict": logging_config(),
         "child_exit": _worker_exited,
+        "on_exit": (lambda _server: shutil.rmtree(folder, ignore_errors=True)) if made else None,
         "timeout": 30,
     }).run()

@@ -44,12 +44,13 @@ def served(tmp_path):
     process = subprocess.Popen([str(CRMBRIDGE), "serve", "--port", str(port), "--workers", "2"], cwd=tmp_path,
                                env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        for _ in range(200):  # gunicorn is up within seconds; give up after 20
+        deadline = time.monotonic() + 120  # up within seconds; far longer on a busy machine
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 if get(port, "/healthz")[0] == 200:
                     break
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.2)
         else:
             pytest.fail("crmbridge serve did not answer:\n" + (tmp_path / "server.log").read_text())
         yield port, tmp_path / "server.log"
