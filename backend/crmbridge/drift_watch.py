@@ -318,19 +318,22 @@ def scan(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime 
          after_each: Callable[[str], None] | None = None) -> ScanStats:
     """Scan every watched mailbox (or the given ones); ``after_each(mailbox)`` follows each one (a progress bar).
     A failing mailbox is logged and counted; the rest go on."""
+    from . import metrics  # here, not at import: see crmbridge.metrics
+
     at = at or now()
     before = graph.requests_sent
     targets = list(mailboxes) if mailboxes is not None else watched_mailboxes(session, at)
     stats = ScanStats()
-    for mailbox in targets:
-        try:
-            stats.add(scan_mailbox(session, graph, mailbox, org, at=at, window_days=window_days, full=full))
-        except GraphError as exc:
-            session.rollback()
-            stats.failed.append(mailbox)
-            log.warning("scanning a mailbox failed: %s %s %s", type(exc).__name__, exc.status, exc.code)
-        if after_each is not None:
-            after_each(mailbox)
+    with metrics.timed_scan("full" if full else "incremental"):
+        for mailbox in targets:
+            try:
+                stats.add(scan_mailbox(session, graph, mailbox, org, at=at, window_days=window_days, full=full))
+            except GraphError as exc:
+                session.rollback()
+                stats.failed.append(mailbox)
+                log.warning("scanning a mailbox failed: %s %s %s", type(exc).__name__, exc.status, exc.code)
+            if after_each is not None:
+                after_each(mailbox)
     stats.requests = graph.requests_sent - before
     return stats
 

@@ -1,6 +1,62 @@
-"""The production WSGI server: gunicorn, each worker building its own app (no engine shared across a fork)."""
+"""The production WSGI server: gunicorn, each worker building its own app (no engine shared across a fork).
+
+Every log line (gunicorn's, the app's and the access log) goes to standard error with the request id, and the
+workers' metrics are added up through prometheus_client's multiprocess folder (crmbridge.metrics).
+"""
+
+import os
+import shutil
+import sys
+import tempfile
 
 from gunicorn.app.base import BaseApplication
+
+from .request_id import ACCESS_LOG_FORMAT, ACCESS_RECORD_FORMAT, LOG_FORMAT
+
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def logging_config() -> dict:
+    """gunicorn's logconfig_dict: one handler on standard error, the request id on every line."""
+    handler = {"class": "logging.StreamHandler", "formatter": "crmbridge", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"crmbridge": {"format": LOG_FORMAT}, "access": {"format": ACCESS_RECORD_FORMAT}},
+        "handlers": {"stderr": handler, "access": {**handler, "formatter": "access"}},
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "loggers": {
+            "crmbridge": {"level": "INFO"},
+            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["access"], "propagate": False},
+        },
+    }
+
+
+def metrics_folder() -> tuple[str, bool]:
+    """A fresh folder for the workers' metric files, made before any worker starts (emptied if given); and whether
+    it was made here (then it goes when the server stops)."""
+    folder = os.environ.get(MULTIPROC_DIR)
+    made = not folder
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder, exist_ok=True)
+    else:
+        folder = tempfile.mkdtemp(prefix="crmbridge-metrics-")
+        os.environ[MULTIPROC_DIR] = folder
+    values = sys.modules.get("prometheus_client.values")
+    if values is not None:
+        # prometheus_client chose in-process values when `crmbridge` loaded the app to read its commands. Every
+        # crmbridge metric has labels, so its values are made at .labels() time, in the workers: from now on they
+        # are the multiprocess kind that a scrape adds up.
+        values.ValueClass = values.get_value_class()
+    return folder, made
+
+
+def _worker_exited(_server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 class _Gunicorn(BaseApplication):
@@ -21,13 +77,18 @@ class _Gunicorn(BaseApplication):
 
 def run(host: str, port: int, workers: int, certfile: str | None = None, keyfile: str | None = None) -> None:
     scheme = "https" if certfile else "http"
-    print(f"crmbridge on {scheme}://{host}:{port}/  (health: /healthz, API docs: /api/openapi.json)", flush=True)
+    print(f"crmbridge on {scheme}://{host}:{port}/  (health: /healthz, /readyz; API docs: /api/openapi.json)",
+          flush=True)
+    folder, made = metrics_folder()
     _Gunicorn({
         "bind": f"{host}:{port}",
         "workers": workers,
         "certfile": certfile,
         "keyfile": keyfile,
         "accesslog": "-",
-        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+        "access_log_format": ACCESS_LOG_FORMAT,
+        "logconfig_dict": logging_config(),
+        "child_exit": _worker_exited,
+        "on_exit": (lambda _server: shutil.rmtree(folder, ignore_errors=True)) if made else None,
         "timeout": 30,
     }).run()

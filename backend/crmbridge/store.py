@@ -67,11 +67,13 @@ def find_own(session: Session, organizer_email: str, activity_id: int) -> Activi
     return row
 
 
+_WITH_CHILDREN = (joinedload(ActivityRow.participants), joinedload(ActivityRow.links))
+
+
 def load(session: Session, activity_id: int) -> ActivityRow | None:
-    """The activity with its participants and links, in one round trip."""
-    statement = (select(ActivityRow).where(ActivityRow.id == activity_id)
-                 .options(joinedload(ActivityRow.participants), joinedload(ActivityRow.links)))
-    return session.scalars(statement).unique().first()
+    """The activity with its participants and links, in one round trip; none when this session holds it already
+    (find_link loads it with the link)."""
+    return session.get(ActivityRow, activity_id, options=_WITH_CHILDREN)
 
 
 def list_own(session: Session, organizer_email: str, start: datetime | None, end: datetime | None,
@@ -105,7 +107,10 @@ def find_link(session: Session, *, item_id: str | None = None, rest_id: str | No
         condition = MeetingLinkRow.ical_uid == ical_uid
     else:
         return None
-    return session.scalars(select(MeetingLinkRow).where(condition).limit(1)).first()
+    # The link's activity with its participants and links comes in the same query: the lookup needs them next.
+    statement = select(MeetingLinkRow).where(condition).options(
+        joinedload(MeetingLinkRow.activity).options(*_WITH_CHILDREN))
+    return session.scalars(statement).unique().first()
 
 
 def links_holding(session: Session, ids: dict[str, str]) -> list[MeetingLinkRow]:
