@@ -42,7 +42,7 @@ from browser.browser_support import (  # noqa: E402
     Api,
     internal_attendees,
     new_item_id,
-    read_item,
+    outlook_item,
     scenario,
 )
 from browser.wire import Wire, entra_sign_in  # noqa: E402
@@ -119,7 +119,7 @@ def main() -> None:
         activity = api.create_activity()
         item_id = new_item_id()
         api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-        item = read_item(activity, ORGANIZER, item_id=item_id, attendees=internal_attendees(activity, ORGANIZER))
+        item = outlook_item(activity, ORGANIZER, item_id=item_id, attendees=internal_attendees(activity, ORGANIZER))
 
         sizes = {name: site_sizes(site) for name, site in sites.items()}
         results: dict[tuple, list[dict]] = {}

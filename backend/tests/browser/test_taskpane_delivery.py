@@ -15,7 +15,7 @@ from .browser_support import (
     TEXT,
     internal_attendees,
     new_item_id,
-    read_item,
+    outlook_item,
     scenario,
 )
 from .wire import Wire, entra_sign_in
@@ -57,7 +57,7 @@ def test_a_reopen_downloads_no_script_or_style_and_revalidates_the_page(browser,
     activity = api.create_activity()
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    item = read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
     # No Playwright routing in this context: it would turn the HTTP cache off.
     context = browser.new_context(locale="en-US", viewport=PANE_SIZE)
     try:
@@ -87,7 +87,7 @@ def test_the_first_screen_renders_while_msal_is_still_loading(browser, live_back
     activity = api.create_activity()
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    item = read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
     msal_chunk = max((TASKPANE / "dist" / "static").glob("chunk-*.js"), key=lambda path: path.stat().st_size)
     assert b"InteractionRequiredAuthError" in msal_chunk.read_bytes()
     context = browser.new_context(locale="en-US", viewport=PANE_SIZE)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Route, expect
 
-from .browser_support import internal_attendees, new_item_id, read_item, scenario
+from .browser_support import internal_attendees, new_item_id, outlook_item, scenario
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ def test_a_refused_call_shows_the_request_id_of_the_failed_response(pane, api, o
     activity = api.create_activity()
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    item = read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
     failed = []
 
     def expired_token(route: Route) -> None:  # a token the real backend refuses: its 401 names the request
@@ -41,7 +41,7 @@ def test_an_error_without_an_answer_shows_no_code(pane, api, organizer, lang, te
     activity = api.create_activity()
     item_id = new_item_id()
     api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
-    item = read_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
     pane.page.route(re.compile(r"/(api|dev)/"), lambda route: route.abort("connectionrefused"))
     page = pane.open(scenario(lang, organizer, item))
 
