@@ -13,7 +13,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
-    from . import api, cli, config, db, errors, metrics, request_id, security, taskpane
+    from . import api, cli, config, db, errors, guard_assets, metrics, request_id, security, taskpane
     from .auth import setup as identity
 
     app = Flask(__name__, instance_path=config.instance_path(), instance_relative_config=True)
@@ -33,5 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     api.init_app(app)
     errors.init_app(app)  # after the API, so our error shape replaces flask-smorest's
     taskpane.init_app(app)
+    guard_assets.init_app(app)
     cli.init_app(app)
     return app

@@ -132,11 +132,16 @@ def domains_list():
 @click.option("--client-id", default=None, help="The Entra app's client id.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="File to write; standard output when left out.")
-def manifest(base_url, client_id, output):
+@click.option("--send-mode", type=click.Choice(["prompt-user", "soft-block", "block"]), default="soft-block",
+              show_default=True,
+              help="The send-time guard's Smart Alerts send mode. block also stops sends while CRM Bridge cannot "
+                   "be loaded, and needs central deployment (docs/deploying-the-add-in.md).")
+def manifest(base_url, client_id, output, send_mode):
     from .manifest import ManifestSchemaNotFoundError, render_manifest, validate_manifest
 
     try:
-        xml = render_manifest(base_url, client_id)
+        xml = render_manifest(base_url, client_id,
+                              send_mode="".join(part.capitalize() for part in send_mode.split("-")))
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     try:

@@ -12,6 +12,7 @@ import importlib.resources
 import os
 import re
 import string
+import textwrap
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,10 @@ from lxml import etree
 
 # A recognisable "not configured yet" value; deployments pass their Entra app's client id.
 DEFAULT_CLIENT_ID = "00000000-0000-0000-0000-000000000000"
+# Smart Alerts send modes (docs-pr: docs/outlook/onmessagesend-onappointmentsend-events.md); SoftBlock is Outlook's
+# default. Block keeps a meeting unsent while the add-in is unavailable and needs an admin deployment.
+SEND_MODES = ("PromptUser", "SoftBlock", "Block")
+DEFAULT_SEND_MODE = "SoftBlock"
 XSD_DIR_ENV = "CRMBRIDGE_MANIFEST_XSD_DIR"
 
 _ROOT_XSD = "OfficeAppManifestV1_1.xsd"
@@ -44,6 +49,10 @@ _RESID_COLLECTIONS = {
     "Description": "LongStrings",
 }
 _RESOURCE_ITEMS = {"Images": "Image", "Urls": "Url", "ShortStrings": "String", "LongStrings": "String"}
+# LaunchEvent/@Type is free text in the XSDs: the events crmbridge declares, and which of them take a SendMode
+# (docs-pr: docs/develop/event-based-activation.md "Supported events").
+_LAUNCH_EVENTS = {"OnAppointmentSend": "1.12"}
+_SEND_EVENTS = {"OnMessageSend", "OnAppointmentSend"}
 _URL_ELEMENTS = {"IconUrl", "HighResolutionIconUrl", "SupportUrl", "SourceLocation", "Url", "Image"}
 
 
@@ -51,12 +60,14 @@ class ManifestSchemaNotFoundError(FileNotFoundError):
     """The Office manifest XSDs could not be found, so a manifest cannot be validated."""
 
 
-def render_manifest(base_url: str, client_id: str | None = None, version: str | None = None) -> str:
+def render_manifest(base_url: str, client_id: str | None = None, version: str | None = None,
+                    send_mode: str = DEFAULT_SEND_MODE) -> str:
     """Return the manifest XML for an add-in served from ``base_url``.
 
     ``base_url`` is the https origin serving ``/taskpane/`` (a trailing slash is fine).
     ``client_id`` is the Entra application (client) id; ``version`` defaults to the installed
-    package version plus ``.0``, because Office wants four parts.
+    package version plus ``.0``, because Office wants four parts. ``send_mode`` is the send-time
+    guard's Smart Alerts send mode: PromptUser, SoftBlock (default) or Block.
     """
     origin, host = _parse_base_url(base_url)
     if client_id is None:
@@ -69,10 +80,23 @@ def render_manifest(base_url: str, client_id: str | None = None, version: str | 
         version = _expected_version()
     if not _MANIFEST_VERSION.fullmatch(version):
         raise ValueError(f"manifest version must have four numeric parts like 1.2.3.0, not {version!r}")
-    template = importlib.resources.files("crmbridge").joinpath("templates/manifest.xml")
-    return string.Template(template.read_text(encoding="utf-8")).substitute(
-        base_url=origin, host=host, client_id=client_id.lower(), version=version
-    )
+    if send_mode not in SEND_MODES:
+        raise ValueError(f"send mode must be one of {', '.join(SEND_MODES)}, not {send_mode!r}")
+    values = {"base_url": origin, "host": host, "client_id": client_id.lower(), "version": version,
+              "send_mode": send_mode}
+    # The command buttons and the resources appear twice: for clients below Mailbox 1.12 (VersionOverridesV1_0)
+    # and in the VersionOverridesV1_1 that adds the send-time guard.
+    commands = _template("manifest-commands.xml", values)
+    resources = _template("manifest-resources.xml", values)
+    for prefix, indent in (("v1_0", 10), ("v1_1", 12)):
+        values[f"commands_{prefix}"] = textwrap.indent(commands, " " * indent).rstrip("\n")
+        values[f"resources_{prefix}"] = textwrap.indent(resources, " " * (indent - 4)).rstrip("\n")
+    return _template("manifest.xml", values)
+
+
+def _template(name: str, values: dict[str, str]) -> str:
+    template = importlib.resources.files("crmbridge").joinpath(f"templates/{name}")
+    return string.Template(template.read_text(encoding="utf-8")).substitute(values)
 
 
 def validate_manifest(xml: str | bytes) -> list[str]:
@@ -96,6 +120,7 @@ def validate_manifest(xml: str | bytes) -> list[str]:
     problems += _sso_resource_problems(root, origin)
     problems += _missing_danish(root)
     problems += _version_problems(root)
+    problems += _launch_event_problems(root)
     return problems
 
 
@@ -260,3 +285,35 @@ def _version_problems(root: etree._Element) -> list[str]:
     return [
         f'Version is "{actual}" but must be "{expected}": the installed crmbridge package version plus ".0"'
     ]
+
+
+def _launch_event_problems(root: etree._Element) -> list[str]:
+    """What the XSDs leave open about event-based activation: known event names, a SendMode on send events only,
+    an event that needs a newer Mailbox set than its VersionOverrides requires, and a SourceLocation naming one of
+    the Runtimes (docs-pr: docs/outlook/smart-alerts-onmessagesend-walkthrough.md)."""
+    problems = []
+    for event in root.iterfind(".//{*}LaunchEvent[@Type]"):
+        name = event.get("Type")
+        if name not in _LAUNCH_EVENTS:
+            problems.append(f"{_describe(event)}: {name!r} is not an event crmbridge handles "
+                            f"({', '.join(sorted(_LAUNCH_EVENTS))})")
+            continue
+        if event.get("SendMode") and name not in _SEND_EVENTS:
+            problems.append(f"{_describe(event)}: SendMode is for send events only")
+        overrides = next(a for a in event.iterancestors() if _name(a) == "VersionOverrides")
+        required = overrides.find("{*}Requirements/bt:Sets", _NS)
+        minimum = required.get("DefaultMinVersion") if required is not None else "1.1"
+        if _version_tuple(minimum) < _version_tuple(_LAUNCH_EVENTS[name]):
+            problems.append(f"{_describe(event)}: {name} needs Mailbox {_LAUNCH_EVENTS[name]}, but its "
+                            f"VersionOverrides requires {minimum} only")
+        point = next(a for a in event.iterancestors() if _name(a) == "ExtensionPoint")
+        source = point.find("{*}SourceLocation")
+        runtimes = {r.get("resid") for r in overrides.iterfind(".//{*}Runtimes/{*}Runtime")}
+        if source is None or source.get("resid") not in runtimes:
+            problems.append(f"{_describe(event)}: the LaunchEvent's SourceLocation must name one of the Runtimes "
+                            f"({', '.join(sorted(runtimes)) or 'none'})")
+    return problems
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())

@@ -125,3 +125,19 @@ def test_retention_prunes_old_entries_and_the_notes_of_old_activities(app, anna,
             ActivityEventRow.type == "retention.notes_pruned")).all()
     assert pruned == [old["id"]]
     assert anna.get(f"/api/activities/{old['id']}").json["internalNotes"] == ""
+
+
+def test_each_send_time_guard_verdict_is_in_the_trail_without_any_text(app, anna, admin):
+    notes = "Internal only: they also talk to Northwind, our price is 8 % higher."
+    aid = anna.post("/api/activities", json=activity_json(internalNotes=notes)).json["id"]
+    body = {"activityId": str(aid), "meetingKind": "external", "subject": "Quarterly review",
+            "location": "Room Harbour", "body": f"Hi,\n{notes.split(': ')[1]}",
+            "attendees": ["anna@contoso.com", "mette@fabrikam.example"]}
+    assert anna.post("/api/guard/check", json=body).json["verdict"] == "prompt"
+
+    [entry] = [e for e in trail(admin)["items"] if e["type"] == "guard.send_checked"]
+
+    assert entry["data"] == {"meeting": "external", "verdict": "prompt", "reason": "notes-in-customer-meeting",
+                             "fields": ["body"], "outsiders": []}
+    assert (entry["actor"]["kind"], entry["activityId"]) == ("organizer", aid)
+    assert "Northwind" not in str(trail(admin))

@@ -22,6 +22,7 @@ CLIENT_ID = "1b2c3d4e-0000-4000-8000-123456789abc"
 NS = {
     "o": "http://schemas.microsoft.com/office/appforoffice/1.1",
     "bt": "http://schemas.microsoft.com/office/officeappbasictypes/1.0",
+    "v10": "http://schemas.microsoft.com/office/mailappversionoverrides",
     "v11": "http://schemas.microsoft.com/office/mailappversionoverrides/1.1",
     "xsi": "http://www.w3.org/2001/XMLSchema-instance",
 }
@@ -91,9 +92,11 @@ def test_the_version_is_the_package_version_with_a_fourth_part(example):
 def test_the_rendered_manifest_is_well_formed_and_has_both_appointment_command_surfaces(example):
     root = parse(example)
 
-    surfaces = [point.get(XSI_TYPE) for point in root.iterfind(".//v11:ExtensionPoint", NS)]
-    assert surfaces == ["AppointmentOrganizerCommandSurface", "AppointmentAttendeeCommandSurface"]
-    for point in root.iterfind(".//v11:ExtensionPoint", NS):
+    older = [point.get(XSI_TYPE) for point in root.iterfind("v10:VersionOverrides//v10:ExtensionPoint", NS)]
+    newer = [point.get(XSI_TYPE) for point in root.iterfind(".//v11:ExtensionPoint", NS)]
+    assert older == ["AppointmentOrganizerCommandSurface", "AppointmentAttendeeCommandSurface"]
+    assert newer == [*older, "LaunchEvent"]
+    for point in root.iterfind(".//v11:ExtensionPoint[@xsi:type!='LaunchEvent']", NS):
         action = point.find(".//v11:Control/v11:Action", NS)
         assert action.get(XSI_TYPE) == "ShowTaskpane"
         assert action.find("v11:SourceLocation", NS).get("resid") == "residTaskpaneUrl"
@@ -250,6 +253,23 @@ BROKEN = {
         'Resource is "api://crm.example.com/00000000-0000-0000-0000-000000000000" but must be '
         '"api://localhost:3000/00000000-0000-0000-0000-000000000000"',
     ),
+    "an unknown launch event": (
+        lambda xml: replace(xml, 'Type="OnAppointmentSend"', 'Type="OnAppointmentSent"'),
+        "'OnAppointmentSent' is not an event crmbridge handles (OnAppointmentSend)",
+    ),
+    "a send mode outside the schema's list": (
+        lambda xml: replace(xml, 'SendMode="SoftBlock"', 'SendMode="HardBlock"'),
+        "'HardBlock' is not an element of the set",
+    ),
+    "the send event under a too old requirement set": (
+        lambda xml: replace(xml, '<bt:Sets DefaultMinVersion="1.12">', '<bt:Sets DefaultMinVersion="1.11">'),
+        "OnAppointmentSend needs Mailbox 1.12, but its VersionOverrides requires 1.11 only",
+    ),
+    "a launch event whose source is not a runtime": (
+        lambda xml: replace(xml, '<SourceLocation resid="residSendGuardPage"/>',
+                            '<SourceLocation resid="residTaskpaneUrl"/>'),
+        "the LaunchEvent's SourceLocation must name one of the Runtimes (residSendGuardPage)",
+    ),
     "a truncated file": (
         lambda xml: xml[: len(xml) // 2],
         "the manifest is not well-formed XML",
@@ -312,7 +332,7 @@ def test_every_asset_the_manifest_names_is_in_the_assets_folder(example):
     urls = [element.get("DefaultValue") for element in root.iter(tag=etree.Element)]
     assets = [urlsplit(url).path for url in urls if url and "/taskpane/assets/" in url]
 
-    assert sorted(assets) == sorted(f"/taskpane/assets/icon-{size}.png" for size in ICON_SIZES)
+    assert sorted(set(assets)) == sorted(f"/taskpane/assets/icon-{size}.png" for size in ICON_SIZES)
     for path in assets:
         assert (ASSETS / Path(path).name).is_file(), path
 
@@ -354,3 +374,85 @@ def test_the_manifest_command_fails_when_the_schemas_are_missing(monkeypatch, ru
     result = runner.invoke(args=["manifest", "--base-url", "https://crm.example.com"])
     assert result.exit_code == 1
     assert manifest.XSD_DIR_ENV in result.output
+
+
+# The send-time guard (Smart Alerts OnAppointmentSend)
+
+
+def guard_event(xml: str) -> etree._Element:
+    return parse(xml).find(".//v11:LaunchEvent[@Type='OnAppointmentSend']", NS)
+
+
+def test_the_guard_is_declared_once_with_soft_block_and_its_handler_name(example):
+    events = parse(example).findall(".//v11:LaunchEvent", NS)
+
+    assert [(e.get("Type"), e.get("FunctionName"), e.get("SendMode")) for e in events] == [
+        ("OnAppointmentSend", "onAppointmentSendHandler", "SoftBlock")]
+    handler = (REPO / "addin" / "taskpane" / "src" / "send-guard.js").read_text(encoding="utf-8")
+    assert 'const HANDLER_NAME = "onAppointmentSendHandler";' in handler
+    assert "Office.actions.associate(HANDLER_NAME, onAppointmentSendHandler)" in handler
+
+
+@pytest.mark.parametrize("send_mode", ["PromptUser", "SoftBlock", "Block"])
+def test_each_send_mode_renders_a_valid_manifest(send_mode):
+    xml = render_manifest("https://crm.example.com", send_mode=send_mode)
+
+    assert validate_manifest(xml) == []
+    assert guard_event(xml).get("SendMode") == send_mode
+
+
+def test_an_unknown_send_mode_is_refused():
+    with pytest.raises(ValueError, match="send mode must be one of PromptUser, SoftBlock, Block"):
+        render_manifest("https://crm.example.com", send_mode="block")
+
+
+def test_the_guard_has_a_page_for_browsers_and_a_bare_script_for_classic_outlook(example):
+    root = parse(example)
+    runtime = root.find(".//v11:Runtimes/v11:Runtime", NS)
+    urls = {url.get("id"): url.get("DefaultValue") for url in root.iterfind(".//v11:Resources//bt:Url", NS)}
+
+    assert urls[runtime.get("resid")] == "https://crm.example.com/taskpane/send-guard.html"
+    override = runtime.find("v11:Override", NS)
+    assert override.get("type") == "javascript"
+    assert urls[override.get("resid")] == "https://crm.example.com/guard/send-guard.js"
+    source = root.find(".//v11:ExtensionPoint[@xsi:type='LaunchEvent']/v11:SourceLocation", NS)
+    assert source.get("resid") == runtime.get("resid")
+
+
+def test_the_guard_needs_mailbox_1_12_while_older_clients_keep_the_buttons(example):
+    root = parse(example)
+    base = root.find("o:Requirements/o:Sets/o:Set", NS)
+    outer = root.find("v10:VersionOverrides", NS)
+    inner = outer.find("v11:VersionOverrides", NS)
+
+    assert (base.get("Name"), base.get("MinVersion")) == ("Mailbox", "1.3")
+    assert outer.find("v10:Requirements", NS) is None
+    assert inner.find("v11:Requirements/bt:Sets", NS).get("DefaultMinVersion") == "1.12"
+    assert outer.find(".//v10:LaunchEvent", NS) is None and outer.find(".//v10:Runtimes", NS) is None
+
+    def buttons(overrides: etree._Element, ns: str) -> list[tuple]:
+        """Every element of the command surfaces, as (tag, attributes): the same buttons on both sides."""
+        points = [p for p in overrides.iterfind(f".//{ns}:ExtensionPoint", NS) if p.get(XSI_TYPE) != "LaunchEvent"]
+        return [(etree.QName(e).localname, dict(e.attrib)) for p in points for e in p.iter(tag=etree.Element)]
+
+    assert buttons(outer.find("v10:Hosts", NS), "v10") == buttons(inner, "v11")
+    assert [kind for tag, attrs in buttons(inner, "v11") if tag == "ExtensionPoint" for kind in attrs.values()] == [
+        "AppointmentOrganizerCommandSurface", "AppointmentAttendeeCommandSurface"]
+
+
+def test_the_manifest_command_writes_block_when_asked(runner, tmp_path):
+    target = tmp_path / "manifest.xml"
+
+    result = runner.invoke(args=["manifest", "--base-url", "https://crm.example.com", "--send-mode", "block",
+                                 "-o", str(target)])
+
+    assert result.exit_code == 0, result.output
+    xml = target.read_text(encoding="utf-8")
+    assert validate_manifest(xml) == []
+    assert guard_event(xml).get("SendMode") == "Block"
+
+
+def test_the_manifest_command_writes_soft_block_by_default(runner):
+    result = runner.invoke(args=["manifest", "--base-url", "https://crm.example.com"])
+
+    assert guard_event(result.stdout).get("SendMode") == "SoftBlock"

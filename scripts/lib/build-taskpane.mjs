@@ -10,6 +10,7 @@
 //                                    with their shared chunks, MSAL.js in a chunk of its own (main.js imports it
 //                                    dynamically, so the first screen never waits for its parse), taskpane.css
 //   build.json                       what each page loads at start and what it loads lazily
+//   send-guard.js, send-guard.html   the send-time guard: a classic script under a stable name, and its page
 //   *.br, *.gz                       beside every text file: precompressed here, once, not per request; images
 //                                    are compressed already and get neither
 //
@@ -108,6 +109,24 @@ for (const [page, entry] of Object.entries(PAGES)) {
 }
 
 writeFileSync(path.join(outdir, "build.json"), `${JSON.stringify(pages, null, 2)}\n`);
+
+// The send-time guard runs in classic Outlook's JavaScript-only runtime too: one classic script (IIFE), no imports,
+// under a stable name, since the backend serves it at /guard/send-guard.js with its configuration first. Its
+// browser-runtime page loads it from there, so the page is copied as it is.
+await esbuild.build({
+  absWorkingDir: ROOT,
+  entryPoints: ["addin/taskpane/src/send-guard.js"],
+  bundle: true,
+  format: "iife",
+  target: "es2017",
+  platform: "browser",
+  minify: true,
+  charset: "utf8",
+  legalComments: "eof",
+  outfile: path.join(outdir, "send-guard.js"),
+  logLevel: "warning",
+});
+copyFileSync(path.join(SOURCE, "send-guard.html"), path.join(outdir, "send-guard.html"));
 
 mkdirSync(path.join(outdir, "assets"), { recursive: true });
 for (const name of readdirSync(path.join(SOURCE, "assets"))) {

@@ -41,6 +41,7 @@ PUBLIC_TYPES = (
 AUDIT_ONLY_TYPES = (
     "guard.internal_link_refused",
     "guard.internal_write_refused",
+    "guard.send_checked",
     "retention.notes_pruned",
 )
 SEQUENCE_BATCH = 500

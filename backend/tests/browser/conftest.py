@@ -34,7 +34,7 @@ from .browser_support import (
 
 BUNDLE_SCRIPT = REPO / "scripts" / "lib" / "bundle.sh"
 BUILD_SCRIPT = REPO / "scripts" / "lib" / "build-taskpane.mjs"
-BUNDLES = [TASKPANE / "dist" / "taskpane.html", TASKPANE / "dist" / "auth-dialog.html"]
+BUNDLES = [TASKPANE / "dist" / name for name in ("taskpane.html", "auth-dialog.html", "send-guard.js")]
 # How long a waiting assertion waits for the pane (a bound, not a measure): generous, for a busy machine.
 expect.set_options(timeout=15_000)
 
