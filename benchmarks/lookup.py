@@ -1,15 +1,25 @@
 """Lookup latency against liveness latency, on a realistic database, measured in one run.
 
 Loads 100,000 activities (about 600,000 participants, each with a linked external meeting) into SQLite, serves the
-app with gunicorn, and drives GET /api/lookup and GET /healthz from concurrent clients, interleaved so both see the
-same load. Prints p50 and p99 of each and their ratio. Goal: lookup p50 within 2x of healthz p50.
+app with gunicorn, and drives GET /api/lookup and GET /healthz from 1 and from 4 concurrent clients, interleaved so
+both see the same load. Prints p50 and p99 of each and their ratio. Goal: lookup p50 within 1.5x of healthz p50.
 
-    .venv/bin/python benchmarks/lookup.py [--activities 100000] [--requests 3000] [--clients 4] [--workers 2]
+First it profiles lookups in this process (cProfile, through Flask's test client on the same database) and prints
+the top entries, so the time can be placed: token check, query, classification, serialisation.
+
+With --baseline REV (e.g. the commit before a change) the same database is also served by that revision's code
+(its backend/ from `git archive`, on this .venv's packages), one server at a time, so the two compare in one run.
+
+    .venv/bin/python benchmarks/lookup.py [--activities 100000] [--requests 4000] [--clients 1 4] [--workers 2]
+                                          [--baseline REV] [--profile 2000] [--top 25]
 """
 
 import argparse
+import cProfile
 import http.client
+import io
 import os
+import pstats
 import random
 import signal
 import socket
@@ -85,12 +95,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(url: str, port: int, workers: int, instance: str) -> subprocess.Popen:
+def serve(url: str, port: int, workers: int, instance: str, backend: Path | None = None) -> subprocess.Popen:
+    """`crmbridge serve` of this checkout, or of another revision's backend/ folder (put first on the path)."""
     env = {**os.environ, "CRMBRIDGE_ENV": "development", "CRMBRIDGE_SECRET_KEY": SECRET, "DATABASE_URL": url,
            "CRMBRIDGE_INSTANCE_PATH": instance}
+    if backend is not None:
+        env["PYTHONPATH"] = str(backend)
+    code = "import sys; from crmbridge.cli import main; sys.argv[0] = 'crmbridge'; main()"
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "crmbridge"), "serve", "--port", str(port), "--workers", str(workers)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-c", code, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=instance,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -151,12 +165,69 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if q < 100 else max(values)
 
 
+def profile(url: str, activities: int, count: int, top: int) -> None:
+    """cProfile of `count` lookups in this process, through Flask's test client: where a lookup's time goes."""
+    from crmbridge import create_app, db
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": SECRET, "ORG_DOMAINS": ["contoso.com"]})
+    client = app.test_client()
+    rng = random.Random(11)
+    tokens = {n: dev_tokens.issue(SECRET, f"organizer{n}@contoso.com") for n in range(ORGANIZERS)}
+
+    def one() -> None:
+        i = rng.randint(1, activities)
+        query = rng.choice([f"activityId={i}", f"restId=AAMk-{i}", f"iCalUId=ical-{i}"])
+        response = client.get(f"/api/lookup?{query}", headers={"Authorization": f"Bearer {tokens[i % ORGANIZERS]}"})
+        assert response.status_code == 200, response.status_code
+
+    for _ in range(200):
+        one()  # imports, caches, the SQLite page cache
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    for _ in range(count):
+        one()
+    profiler.disable()
+    elapsed = (time.perf_counter() - started) / count * 1000
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(top)
+    print(f"\nprofile: {count} lookups in-process (test client, under cProfile: slower than served), "
+          f"{elapsed:.2f} ms each; top {top} by cumulative time:")
+    print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
+    db.engine(app).dispose()
+
+
+def measure(url: str, args, tmp: str, backend: Path | None, clients: int) -> tuple[list[float], list[float]]:
+    port = free_port()
+    server = serve(url, port, args.workers, tmp, backend)
+    try:
+        drive(port, args.activities, 200, clients)  # warm-up: imports, connection pools, page cache
+        timings = drive(port, args.activities, args.requests, clients)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    return timings["healthz"], timings["lookup"]
+
+
+def baseline_backend(revision: str, tmp: str) -> Path:
+    target = Path(tmp) / "baseline"
+    target.mkdir()
+    archive = subprocess.run(["git", "archive", revision, "backend/crmbridge"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target / "backend"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--activities", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=4000, help="total requests, half of them lookups")
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=4000, help="total requests per run, half of them lookups")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--baseline", help="a git revision to serve the same database with, for comparison")
+    parser.add_argument("--profile", type=int, default=2000, help="lookups to profile in-process (0: none)")
+    parser.add_argument("--top", type=int, default=25, help="profile entries to print")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,22 +236,23 @@ def main() -> None:
         participants = load(url, args.activities)
         print(f"loaded {args.activities:,} activities, {participants:,} participants "
               f"in {time.perf_counter() - started:.1f} s")
-        port = free_port()
-        server = serve(url, port, args.workers, tmp)
-        try:
-            drive(port, args.activities, 200, args.clients)  # warm-up: imports, connection pools, page cache
-            timings = drive(port, args.activities, args.requests, args.clients)
-        finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-    health, lookup = timings["healthz"], timings["lookup"]
-    print(f"gunicorn workers={args.workers}, concurrent clients={args.clients}, "
-          f"requests: {len(lookup)} lookups + {len(health)} healthz, interleaved")
-    for name, values in (("GET /healthz", health), ("GET /api/lookup", lookup)):
-        print(f"{name:16} p50 {percentile(values, 50):7.2f} ms   p99 {percentile(values, 99):7.2f} ms")
-    ratio50 = percentile(lookup, 50) / percentile(health, 50)
-    ratio99 = percentile(lookup, 99) / percentile(health, 99)
-    print(f"ratio lookup/healthz: p50 {ratio50:.2f}x   p99 {ratio99:.2f}x   (goal: p50 within 2x)")
+        if args.profile:
+            profile(url, args.activities, args.profile, args.top)
+        builds = [("new", None)]
+        if args.baseline:
+            builds.insert(0, (f"baseline {args.baseline}", baseline_backend(args.baseline, tmp)))
+        half = args.requests // 2
+        print(f"\ngunicorn workers={args.workers}, {half} lookups + {half} healthz per run, interleaved; "
+              "goal: lookup p50 <= 1.5x healthz p50")
+        print(f"{'build':22}{'clients':>8}{'healthz p50':>13}{'p99':>9}{'lookup p50':>12}{'p99':>9}"
+              f"{'ratio p50':>11}{'ratio p99':>11}")
+        for clients in args.clients:
+            for name, backend in builds:
+                health, lookup = measure(url, args, tmp, backend, clients)
+                h50, h99, l50, l99 = (percentile(health, 50), percentile(health, 99), percentile(lookup, 50),
+                                      percentile(lookup, 99))
+                print(f"{name:22}{clients:>8}{h50:>10.2f} ms{h99:>6.2f} ms{l50:>9.2f} ms{l99:>6.2f} ms"
+                      f"{l50 / h50:>10.2f}x{l99 / h99:>10.2f}x")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, CLI."""
-    from . import api, cli, config, db, errors, guard_assets, security, taskpane
+    from . import api, cli, config, db, errors, guard_assets, metrics, request_id, security, taskpane
     from .auth import setup as identity
     from .strict_json import StrictJSONProvider
 
@@ -28,6 +28,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.getLogger("crmbridge").setLevel(logging.INFO)
 
     db.init_app(app)
+    request_id.init_app(app)  # first: every later hook, log line and error body can name the request
+    metrics.init_app(app)
     identity.init_app(app)
     security.init_app(app)
     api.init_app(app)

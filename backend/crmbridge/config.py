@@ -160,6 +160,7 @@ def from_environment(env: Mapping[str, str], instance_path: str, test_mode: bool
         "WEBHOOK_TIMEOUT_SECONDS": _int(env, "CRMBRIDGE_WEBHOOK_TIMEOUT_SECONDS", 10),
         "AUDIT_RETENTION_DAYS": _int(env, "CRMBRIDGE_AUDIT_RETENTION_DAYS", 365),
         "NOTES_RETENTION_DAYS": _int(env, "CRMBRIDGE_NOTES_RETENTION_DAYS", 0),
+        "METRICS_TOKEN": env.get("CRMBRIDGE_METRICS_TOKEN", "").strip(),
         "API_TITLE": "crmbridge",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

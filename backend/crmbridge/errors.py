@@ -11,6 +11,7 @@ import traceback
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from . import request_id
 from .auth.entra import KeysUnavailable
 from .auth.obo import ConsentRequired, IdentityUnavailable, OboError
 from .domain.errors import AlreadyLinked, DomainError, Gone, InvalidInput, NotAllowed, StaleVersion
@@ -90,6 +91,7 @@ def error_response(status: int, message: str, errors: dict | None = None, header
     body = {"code": status, "message": message, "errors": errors or {}}
     if extra:
         body.update(extra)
+    body["requestId"] = request_id.current()  # what the taskpane shows; the log lines of this request carry it
     response = jsonify(body)
     response.status_code = status
     for name, value in (headers or {}).items():

@@ -1,9 +1,10 @@
 """Serving the send-time guard to Outlook's event runtimes.
 
-- ``/guard/send-guard.js``: the bundled handler (``addin/taskpane/dist/send-guard.js``) with its configuration
-  first, ``globalThis.crmbridgeGuardConfig = {...}``: the origin it calls (classic Outlook on Windows runs it in a
-  JavaScript-only runtime, which has no page address and takes absolute URLs only) and the public sign-in values
-  of ``/taskpane/config.json``. The manifest names it as the JavaScript runtime's file.
+- ``/guard/send-guard.js``: the bundled handler (``send-guard.js`` in the built taskpane site, from
+  scripts/lib/build-taskpane.mjs) with its configuration first, ``globalThis.crmbridgeGuardConfig = {...}``: the
+  origin it calls (classic Outlook on Windows runs it in a JavaScript-only runtime, which has no page address and
+  takes absolute URLs only) and the public sign-in values of ``/taskpane/config.json``. The manifest names it as the
+  JavaScript runtime's file.
 - ``/.well-known/microsoft-officeaddins-allowed.json``: lists that file, so that classic Outlook lets it use single
   sign-on and CORS (docs-pr: docs/develop/use-sso-in-event-based-activation.md).
 
@@ -29,7 +30,7 @@ def origin() -> str:
 
 @bp.get(SCRIPT_PATH)
 def script():
-    bundle = taskpane.taskpane_dir(current_app) / "dist" / "send-guard.js"
+    bundle = taskpane.taskpane_dir(current_app) / "send-guard.js"
     if not bundle.is_file():
         abort(404)
     # The same public values the taskpane reads from /taskpane/config.json, taken from that view itself.

@@ -85,13 +85,15 @@ def find_own(session: Session, caller: Caller, activity_id: int) -> ActivityRow 
     return session.scalars(statement).unique().first()
 
 
+_WITH_CHILDREN = (joinedload(ActivityRow.participants), joinedload(ActivityRow.links))
+
+
 def load(session: Session, activity_id: int) -> ActivityRow | None:
-    """The activity with its participants and links, in one round trip; ids past MAX_ID do not exist."""
+    """The activity with its participants and links, in one round trip (none when this session holds it already:
+    find_link loads it with the link); ids past MAX_ID do not exist."""
     if not 1 <= activity_id <= MAX_ID:
         return None
-    statement = (select(ActivityRow).where(ActivityRow.id == activity_id)
-                 .options(joinedload(ActivityRow.participants), joinedload(ActivityRow.links)))
-    return session.scalars(statement).unique().first()
+    return session.get(ActivityRow, activity_id, options=_WITH_CHILDREN)
 
 
 def list_own(session: Session, caller: Caller, start: datetime | None, end: datetime | None,
@@ -133,8 +135,10 @@ def find_link(session: Session, caller: Caller, *, item_id: str | None = None, r
         condition = MeetingLinkRow.ical_uid == ical_uid
     else:
         return None
-    statement = select(MeetingLinkRow).join(ActivityRow).where(condition, visible_to(caller)).limit(1)
-    return session.scalars(statement).first()
+    # The link's activity with its participants and links comes in the same query: the lookup needs them next.
+    statement = (select(MeetingLinkRow).join(ActivityRow).where(condition, visible_to(caller)).limit(1)
+                 .options(joinedload(MeetingLinkRow.activity).options(*_WITH_CHILDREN)))
+    return session.scalars(statement).unique().first()
 
 
 def links_holding(session: Session, ids: dict[str, str], owner: str | None = None) -> list[MeetingLinkRow]:

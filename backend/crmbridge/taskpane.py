@@ -1,8 +1,18 @@
-"""Serving the taskpane's static files, and in development a token for it to call the API with."""
+"""Serving the taskpane's static files, and in development a token for it to call the API with.
 
+The files come from the built site (scripts/lib/build-taskpane.mjs): content-hashed scripts and styles are cached
+for a year as immutable; the stable names the manifest and Office open by URL are revalidated with an ETag; a
+precompressed brotli or gzip sibling is sent when the browser accepts it, never compressed per request."""
+
+import hashlib
+import mimetypes
+import os
+import re
+from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, current_app, jsonify, request, send_from_directory
+from flask import Blueprint, Flask, abort, current_app, jsonify, request, send_file
+from werkzeug.security import safe_join
 
 from .auth import dev_tokens
 
@@ -11,23 +21,76 @@ bp = Blueprint("taskpane", __name__)
 DEVELOPMENT_ONLY = ("preview.html", "preview.css", "src/preview.js", "fake-office/")
 dev_bp = Blueprint("dev", __name__, url_prefix="/dev")
 
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "addin" / "taskpane"
+# Where the wheel carries the built site (setup.py copies addin/taskpane/dist/ there).
+PACKAGED_DIR = Path(__file__).resolve().parent / "taskpane_site"
+# esbuild's content hash in a file name (build-taskpane.mjs: "[name]-[hash]"): the name changes with the content.
+HASHED = re.compile(r"-[A-Z0-9]{8}\.(?:js|css)$")
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"  # stable names (taskpane.html, icons): cached, but checked with the ETag on every open
+# Precompressed siblings, in the server's order of preference; images are compressed already and have none.
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+
 
 def taskpane_dir(app: Flask) -> Path:
+    """The built site: CRMBRIDGE_TASKPANE_DIR, else the one in the installed package, else the checkout's dist/."""
     configured = app.config.get("TASKPANE_DIR")
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[2] / "addin" / "taskpane"
+    if PACKAGED_DIR.is_dir():
+        return PACKAGED_DIR
+    return SOURCE_DIR / "dist"
+
+
+def _folders(app: Flask) -> list[Path]:
+    folders = [taskpane_dir(app)]
+    if app.config["CRMBRIDGE_ENV"] != "production" and SOURCE_DIR.is_dir():
+        folders.append(SOURCE_DIR)  # the development preview and its fake Office.js live beside the sources
+    return folders
+
+
+@lru_cache(maxsize=512)
+def _content_etag(path: str, mtime_ns: int, size: int) -> str:
+    # From the content, not the file's time: every web instance gives the same ETag for the same file.
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:32]
+
+
+def _find(filename: str) -> Path:
+    for folder in _folders(current_app):
+        path = safe_join(str(folder), filename)
+        if path and os.path.isfile(path):
+            return Path(path)
+    abort(404)
+
+
+def _negotiate(path: Path) -> tuple[Path, str | None, bool]:
+    """The file to send, its Content-Encoding, and whether the answer varies by Accept-Encoding."""
+    variants = [(encoding, path.with_name(path.name + suffix)) for encoding, suffix in ENCODINGS]
+    available = [(encoding, variant) for encoding, variant in variants if variant.is_file()]
+    for encoding, variant in available:
+        if request.accept_encodings.quality(encoding) > 0:
+            return variant, encoding, True
+    return path, None, bool(available)
 
 
 @bp.get("/taskpane/")
 @bp.get("/taskpane/<path:filename>")
 def static_file(filename: str = "taskpane.html"):
-    folder = taskpane_dir(current_app)
     production = current_app.config["CRMBRIDGE_ENV"] == "production"
-    if not folder.is_dir() or (production and filename.startswith(DEVELOPMENT_ONLY)):
+    if (production and filename.startswith(DEVELOPMENT_ONLY)) or filename.endswith((".br", ".gz")):
         abort(404)
-    max_age = 3600 if production else 0
-    return send_from_directory(folder, filename, max_age=max_age)
+    path = _find(filename)
+    served, encoding, varies = _negotiate(path)
+    stat = served.stat()
+    mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    response = send_file(served, mimetype=mimetype, conditional=True,
+                         etag=_content_etag(str(served), stat.st_mtime_ns, stat.st_size), max_age=None)
+    if encoding:
+        response.headers["Content-Encoding"] = encoding
+    if varies:
+        response.vary.add("Accept-Encoding")
+    response.headers["Cache-Control"] = IMMUTABLE if HASHED.search(path.name) else REVALIDATE
+    return response
 
 
 @bp.get("/taskpane/config.json")

@@ -62,7 +62,7 @@ def bearer(token: str) -> dict:
 def assert_unauthorized(response):
     assert response.status_code == 401, response.get_data(as_text=True)
     assert response.headers["WWW-Authenticate"].startswith('Bearer realm="crmbridge", error="')
-    assert set(response.json) == {"code", "message", "errors"}
+    assert set(response.json) == {"code", "message", "errors", "requestId"}
     assert response.json["code"] == 401 and response.json["errors"] == {}
     assert response.json["message"]
 

@@ -147,7 +147,7 @@ def test_consent_required_sends_the_claims_challenge_back_to_the_taskpane(app, c
 
     assert response.status_code == 401
     assert response.json == {"code": 401, "message": response.json["message"], "errors": {},
-                             "claims": CLAIMS_CHALLENGE}
+                             "claims": CLAIMS_CHALLENGE, "requestId": response.headers["X-Request-Id"]}
     assert "sign in again" in response.json["message"]
     header = response.headers["WWW-Authenticate"]
     assert header.startswith('Bearer realm="crmbridge", error="insufficient_claims", claims="')

@@ -36,10 +36,11 @@ const CODES_BY_REASON = {
 export class ApiError extends Error {
   /**
    * `status` is the HTTP status (0 when there was no answer); `fields` maps field paths to messages; `claims` is
-   * Microsoft Entra ID's claims challenge that came with a 401 (more sign-in is needed: MFA, consent), else null.
+   * Microsoft Entra ID's claims challenge that came with a 401 (more sign-in is needed: MFA, consent), else null;
+   * `requestId` is the server's id of the failed request (shown to the organizer for their administrator), else null.
    */
   constructor({ status = 0, code = "unknown", message = "", fields = {}, claims = null, reason = null,
-    details = {} } = {}) {
+    details = {}, requestId = null } = {}) {
     super(message || code);
     this.name = "ApiError";
     this.status = status;
@@ -48,6 +49,7 @@ export class ApiError extends Error {
     this.claims = claims;
     this.reason = reason; // the backend's own code for a 409 (e.g. "outsiders-on-internal-meeting"), or null
     this.details = details; // what comes with it (e.g. {outsiders: [...]})
+    this.requestId = requestId;
   }
 }
 
@@ -91,7 +93,10 @@ function errorFrom(status, body, headers) {
     outsiders: Array.isArray(body.outsiders) ? body.outsiders : [],
     movedTo: typeof body.movedTo === "string" ? body.movedTo : null, // 410 moved: the CRM's new organizer
   } : {};
-  return new ApiError({ status, code: CODES_BY_REASON[reason] || code, message, fields, claims, reason, details });
+  const offered = (typeof body?.requestId === "string" && body.requestId) || headers.get("X-Request-Id") || "";
+  const requestId = /^[A-Za-z0-9._:-]{1,64}$/.test(offered) ? offered : null;
+  return new ApiError({ status, code: CODES_BY_REASON[reason] || code, message, fields, claims, reason, details,
+    requestId });
 }
 
 /**

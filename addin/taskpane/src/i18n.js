@@ -196,6 +196,7 @@ const en = {
   "error.over": "The activity is over, so no invitation goes out.",
   "error.no-externals": "The activity has no external participants to invite.",
   "error.incomplete": "Outlook did not give all of this meeting's details. Close and reopen the meeting, then try again.",
+  "error.requestId": "Give this code to your administrator: {id}",
 };
 
 const da = {
@@ -391,6 +392,7 @@ const da = {
   "error.over": "Aktiviteten er overstået, så der sendes ingen invitation.",
   "error.no-externals": "Aktiviteten har ingen eksterne deltagere at invitere.",
   "error.incomplete": "Outlook oplyste ikke alle mødets detaljer. Luk og åbn mødet igen, og prøv så igen.",
+  "error.requestId": "Giv denne kode til din administrator: {id}",
 };
 
 const TABLES = { en, da };

@@ -2,13 +2,15 @@
  * Start-up: show the skeleton at once, wait for Office, check the host and the item, then wire the store, the
  * flows and the view together. Opening another item (ItemChanged) starts over.
  *
- * The entry point esbuild bundles into dist/main.js (scripts/lib/bundle.sh), with MSAL.js from npm.
+ * The entry point esbuild bundles into dist/static/main-<hash>.js (scripts/lib/build-taskpane.mjs). MSAL.js (npm)
+ * is imported dynamically, into a chunk of its own: where the backend names an Entra app, its download and parse
+ * start as soon as the sign-in configuration has come, beside Office's start and the reading of the item, which
+ * never wait for them; only a sign-in by nested app authentication does. Without an Entra app (development tokens)
+ * it is never loaded.
  */
 
-import { createNestablePublicClientApplication, InteractionRequiredAuthError } from "@azure/msal-browser";
-
 import { createClient } from "./api.js";
-import { createAuth } from "./auth.js";
+import { createAuth, loadAuthConfig } from "./auth.js";
 import { createFlows } from "./flows.js";
 import { setLanguage, setWallClock } from "./i18n.js";
 import * as office from "./office.js";
@@ -17,7 +19,20 @@ import { createView } from "./view.js";
 
 const MINIMUM_MAILBOX = "1.3";
 
+let msal = null; // the MSAL.js module once loaded
+let msalLoad = null;
+
+function loadMsal() {
+  if (!msalLoad) {
+    msalLoad = import("@azure/msal-browser").then((module) => (msal = module));
+    msalLoad.catch(() => { msalLoad = null; }); // a failed download is tried again at the next sign-in
+  }
+  return msalLoad;
+}
+
 async function start() {
+  // In parallel with everything below; a failure here is reported by the sign-in that needs MSAL.js.
+  loadAuthConfig().then((config) => (config.clientId ? loadMsal() : null)).catch(() => undefined);
   setLanguage(navigator.language);
   const store = createStore(initialState());
   let flows = null;
@@ -46,8 +61,9 @@ async function start() {
   }
   const auth = createAuth({
     msal: {
-      createNestablePublicClientApplication,
-      isInteractionRequired: (error) => error instanceof InteractionRequiredAuthError,
+      createNestablePublicClientApplication: async (config) =>
+        (await loadMsal()).createNestablePublicClientApplication(config),
+      isInteractionRequired: (error) => msal !== null && error instanceof msal.InteractionRequiredAuthError,
     },
     office,
   });

@@ -155,8 +155,15 @@ export function createView(dispatch) {
     return el("div", { className: "error", role: "alert" },
       el("h2", { className: "error__title", text: t("error.title") }),
       el("p", { text }),
+      requestIdLine(error),
       action ? actionButton(action === "sign-in" ? "signIn" : "retry",
         t(action === "sign-in" ? "action.signIn" : "action.retry"), { primary: true }) : null);
+  }
+
+  /** The server's id of the failed request, so one log line answers the organizer's support call. */
+  function requestIdLine(error) {
+    return error?.requestId ? el("p", { className: "error__code", text: t("error.requestId", { id: error.requestId }) })
+      : null;
   }
 
   /**
@@ -450,7 +457,7 @@ export function createView(dispatch) {
     notice.className = `notice${n ? ` notice--${n.tone}` : ""}`;
     notice.hidden = !n;
     if (text !== noticeText || !n) {
-      notice.replaceChildren(el("p", { text }));
+      notice.replaceChildren(el("p", { text }), n?.error ? requestIdLine(n.error) : "");
       if (action) notice.append(actionButton(action, t("action.signIn"), { primary: true }));
       noticeText = text;
     }

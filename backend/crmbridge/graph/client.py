@@ -446,10 +446,14 @@ class GraphClient:
             ]
         }
         answer = self._call("POST", "/$batch", mailbox=mailbox, json_body=body, prefer=(UTC_TIMES,))
+        from .. import metrics
+
         by_id = {str(item.get("id")): item for item in answer.get("responses", [])}
         outcomes: dict[str, dict | GraphError] = {}
         for i, path in enumerate(chunk):
             item = by_id.get(str(i))
+            if item is not None:
+                metrics.graph_answered("GET", int(item.get("status", 0)))  # each item counts against throttling
             if item is None:
                 outcomes[path] = GraphUnavailable(None, "missingBatchResponse", "no response for batch item")
             elif 200 <= int(item.get("status", 0)) < 300:
@@ -544,6 +548,8 @@ class GraphClient:
             "Prefer": ", ".join((IMMUTABLE_IDS, *prefer)),
             "Accept": "application/json",
         }
+        from .. import metrics  # here, not at import: see crmbridge.metrics
+
         with self._semaphore(mailbox):
             with self._lock:
                 self.requests_sent += 1
@@ -552,7 +558,9 @@ class GraphClient:
                     method, url, headers=headers, json=json_body, timeout=self.timeout
                 )
             except _TRANSPORT_ERRORS as exc:
+                metrics.graph_answered(method, None)
                 return GraphUnavailable(None, type(exc).__name__, "no response from Graph")
+        metrics.graph_answered(method, response.status_code)
         if response.status_code < 400:
             return response
         return error_from_response(response.status_code, _json_or_none(response), response.headers)

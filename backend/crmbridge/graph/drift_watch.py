@@ -361,16 +361,19 @@ def scan(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime 
     before = graph.requests_sent
     targets = list(mailboxes) if mailboxes is not None else watched_mailboxes(session, at)
     stats = ScanStats()
-    for mailbox in targets:
-        try:
-            stats.add(scan_mailbox(session, graph, mailbox, org, at=at, window_days=window_days, full=full))
-        except GraphError as exc:
-            session.rollback()
-            stats.failed.append(mailbox)
-            log.warning("scanning a mailbox failed: %s %s %s%s", type(exc).__name__, exc.status, exc.code,
-                        f" (needs {exc.permission})" if getattr(exc, "permission", "") else "")
-        if after_each is not None:
-            after_each(mailbox)
+    from .. import metrics  # here, not at import: see crmbridge.metrics
+
+    with metrics.timed_scan("full" if full else "incremental"):
+        for mailbox in targets:
+            try:
+                stats.add(scan_mailbox(session, graph, mailbox, org, at=at, window_days=window_days, full=full))
+            except GraphError as exc:
+                session.rollback()
+                stats.failed.append(mailbox)
+                log.warning("scanning a mailbox failed: %s %s %s%s", type(exc).__name__, exc.status, exc.code,
+                            f" (needs {exc.permission})" if getattr(exc, "permission", "") else "")
+            if after_each is not None:
+                after_each(mailbox)
     stats.requests = graph.requests_sent - before
     return stats
 

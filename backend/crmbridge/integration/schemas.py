@@ -154,3 +154,5 @@ class GoneOut(Schema):
     moved_to = fields.String(data_key="movedTo", metadata={"description": "moved: the new organizer"})
     meeting = fields.String(metadata={"description": "moved: which of your meetings this is (internal, external)"})
     since = fields.String(metadata={"description": "When the CRM deleted or moved it (ISO 8601, UTC)."})
+    request_id = fields.String(data_key="requestId",
+                               metadata={"description": "The request's id, as in X-Request-Id and its log lines."})

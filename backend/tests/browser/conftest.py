@@ -33,9 +33,10 @@ from .browser_support import (
 )
 
 BUNDLE_SCRIPT = REPO / "scripts" / "lib" / "bundle.sh"
+BUILD_SCRIPT = REPO / "scripts" / "lib" / "build-taskpane.mjs"
+BUNDLES = [TASKPANE / "dist" / name for name in ("taskpane.html", "auth-dialog.html", "send-guard.js")]
 # How long a waiting assertion waits for the pane (a bound, not a measure): generous, for a busy machine.
 expect.set_options(timeout=15_000)
-BUNDLES = [TASKPANE / "dist" / "main.js", TASKPANE / "dist" / "auth-dialog.js", TASKPANE / "dist" / "send-guard.js"]
 
 
 def closing_files_first(app):
@@ -83,7 +84,8 @@ def live_backend(tmp_path_factory):
 
 
 def bundle_inputs() -> list:
-    return [*(TASKPANE / "src").glob("*.js"), REPO / "package.json", REPO / "package-lock.json", BUNDLE_SCRIPT]
+    return [*(TASKPANE / "src").glob("*.js"), *TASKPANE.glob("*.html"), *TASKPANE.glob("*.css"),
+            REPO / "package.json", REPO / "package-lock.json", BUNDLE_SCRIPT, BUILD_SCRIPT]
 
 
 @pytest.fixture(scope="session")

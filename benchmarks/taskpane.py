@@ -1,0 +1,202 @@
+"""The taskpane on the wire and on the CPU, in headless Chromium: the new build against the unsplit one, one run.
+
+Builds the taskpane twice from the same sources (scripts/lib/build-taskpane.mjs): as now (content-hashed files,
+MSAL.js in a lazily imported chunk, precompressed brotli and gzip) and unsplit as the baseline (one file per entry
+with MSAL.js inside, no hashes, nothing precompressed: how the taskpane was built and served before). Each is served
+by the real app over HTTPS (Chromium offers brotli on secure origins only, and Outlook loads the pane over https)
+from a temporary SQLite database, with the fake Office.js in place of Microsoft's. Sign-in as in production: the
+backend names an Entra app and the token comes by nested app authentication through MSAL.js, from the fake Office's
+broker (the test stub), so MSAL.js is loaded, parsed and run in both builds before the lookup can be made.
+
+For each build, CPU speed (1x, and 4x throttled by Chromium) and round, alternating builds so both see the same
+machine: a cold open (new profile, empty cache) and a warm reopen (same profile). Prints bytes on the wire for the
+taskpane's own files (headers included, as Chromium counts them), JavaScript and CSS bytes downloaded, and the time
+from navigation start to the activity rendered (median of the rounds), with new/baseline ratios.
+
+    .venv/bin/python benchmarks/taskpane.py [--rounds 5]
+"""
+
+import argparse
+import base64
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend"))
+sys.path.insert(0, str(ROOT / "backend" / "tests"))
+
+from browser.browser_support import (  # noqa: E402
+    CHROMIUM,
+    FAKE_OFFICE,
+    PANE_SIZE,
+    Api,
+    internal_attendees,
+    new_item_id,
+    outlook_item,
+    scenario,
+)
+from browser.wire import Wire, entra_sign_in  # noqa: E402
+
+from crmbridge import create_app, db, devcert, migrations  # noqa: E402
+from crmbridge.auth import dev_tokens  # noqa: E402
+
+ORGANIZER = "benchmark.organizer@contoso.com"
+SECRET = "benchmark-secret-key"
+# Set by the page itself when the activity's subject appears in the pane: no polling from outside.
+RENDER_PROBE = """
+window.__renderedAt = null;
+new MutationObserver((_, observer) => {
+  const app = document.getElementById("app");
+  if (app && app.textContent.includes(%s)) { window.__renderedAt = performance.now(); observer.disconnect(); }
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
+
+
+def build(outdir: Path, unsplit: bool) -> None:
+    command = ["node", str(ROOT / "scripts/lib/build-taskpane.mjs"), "--outdir", str(outdir)]
+    subprocess.run(command + (["--unsplit"] if unsplit else []), cwd=ROOT, check=True)
+
+
+def serve(site: Path, database_url: str, certs) -> tuple[str, object]:
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
+                      "ORG_DOMAINS": ["contoso.com"], "TASKPANE_DIR": str(site)})
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=(str(certs.cert), str(certs.key)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"https://127.0.0.1:{server.server_port}", server
+
+
+def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -> dict:
+    page = context.new_page()
+    answers, extras = entra_sign_in(origin, dev_tokens.issue(SECRET, ORGANIZER))
+    wire = Wire(page, FAKE_OFFICE, answers)
+    wire.throttle_cpu(throttle)
+    page.add_init_script(f"window.__officeScenario = {json.dumps(scenario('en-US', ORGANIZER, item, **extras))};")
+    page.add_init_script(RENDER_PROBE % json.dumps(subject))
+    page.goto(origin + "/taskpane/taskpane.html")
+    page.wait_for_function("window.__renderedAt !== null", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    rendered = page.evaluate("window.__renderedAt")
+    own = [t for t in wire.of(origin) if not t.url.endswith("/config.json")]
+    code = [t for t in own if t.url.endswith((".js", ".css"))]
+    result = {
+        "bytes": sum(t.bytes for t in own),
+        "code_bytes": sum(t.bytes for t in code),
+        "code_requests": sum(1 for t in code if t.bytes > 0 and not t.from_cache),
+        "ms": rendered,
+    }
+    wire.close()
+    page.close()
+    return result
+
+
+def main() -> None:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="crmbridge-pane-bench-") as tmp:
+        tmp = Path(tmp)
+        sites = {"new": tmp / "new", "baseline": tmp / "unsplit"}
+        build(sites["new"], unsplit=False)
+        build(sites["baseline"], unsplit=True)
+        url = f"sqlite:///{tmp / 'db.sqlite3'}"
+        migrations.upgrade(url)
+        certs = devcert.create(tmp / "certs")
+        servers = {name: serve(site, url, certs) for name, site in sites.items()}
+        app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": SECRET, "ORG_DOMAINS": ["contoso.com"]})
+        api = Api(app.test_client(), dev_tokens.issue(SECRET, ORGANIZER))
+        activity = api.create_activity()
+        item_id = new_item_id()
+        api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
+        item = outlook_item(activity, ORGANIZER, item_id=item_id, attendees=internal_attendees(activity, ORGANIZER))
+
+        sizes = {name: site_sizes(site) for name, site in sites.items()}
+        results: dict[tuple, list[dict]] = {}
+        browser_args = ["--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        "--disable-gpu", f"--ignore-certificate-errors-spki-list={spki_hash(certs.cert)}",
+                        *(["--no-sandbox"] if os.geteuid() == 0 else [])]
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=browser_args)
+            for throttle in (1, 4):
+                for _ in range(args.rounds):
+                    for name, (origin, _server) in servers.items():
+                        context = browser.new_context(locale="en-US", viewport=PANE_SIZE)
+                        for visit in ("cold", "warm"):
+                            results.setdefault((name, throttle, visit), []).append(
+                                open_pane(context, origin, item, activity["subject"], throttle))
+                        context.close()
+            browser.close()
+        for _, server in servers.values():
+            server.shutdown()
+        db.engine(app).dispose()
+        report(results, sizes, args.rounds)
+
+
+def spki_hash(cert_path: Path) -> str:
+    """The certificate's public key as Chromium's --ignore-certificate-errors-spki-list takes it: the page is then
+    a secure origin whose files Chromium caches (it caches nothing from an origin with a certificate error)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    key = x509.load_pem_x509_certificate(cert_path.read_bytes()).public_key()
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return base64.b64encode(digest.finalize()).decode()
+
+
+def site_sizes(site: Path) -> dict:
+    """Bytes of the pane's files as served to a brotli client (the .br file where there is one), from build.json:
+    what taskpane.html loads at start (the app's own code and style) and what it loads lazily (MSAL.js)."""
+    def served(name: str) -> int:
+        path = site / name
+        compressed = path.with_name(path.name + ".br")
+        return (compressed if compressed.exists() else path).stat().st_size
+
+    manifest = site / "build.json"
+    if not manifest.exists():
+        return {"start": sum(served(f"static/{p.name}") for p in (site / "static").glob("*.*s")), "lazy": 0}
+    page = json.loads(manifest.read_text())["taskpane.html"]
+    return {"start": sum(map(served, page["start"])), "lazy": sum(map(served, page["lazy"]))}
+
+
+def report(results: dict, sizes: dict, rounds: int) -> None:
+    def median(name, throttle, visit, key):
+        return statistics.median(r[key] for r in results[(name, throttle, visit)])
+
+    def fastest(name, throttle, visit):
+        return min(r["ms"] for r in results[(name, throttle, visit)])
+
+    print(f"\nTaskpane in headless Chromium over HTTPS, {rounds} rounds each, medians; baseline = unsplit build, "
+          "uncompressed, revalidated on reopen (as before); new = split, hashed, precompressed.\n")
+    print(f"{'':34}{'baseline':>12}{'new':>12}{'new/base':>10}")
+    for throttle in (1, 4):
+        for visit in ("cold", "warm"):
+            label = f"{visit} open, CPU {throttle}x"
+            for key, unit in (("bytes", "B"), ("code_bytes", "B"), ("ms", "ms")):
+                base, new = median("baseline", throttle, visit, key), median("new", throttle, visit, key)
+                what = {"bytes": "bytes on the wire", "code_bytes": "JS+CSS bytes", "ms": "to activity"}[key]
+                ratio = f"{new / base:.2f}x" if base else "-"
+                print(f"{label + ', ' + what:34}{base:>10.0f}{unit:>2}{new:>10.0f}{unit:>2}{ratio:>10}")
+            base, new = fastest("baseline", throttle, visit), fastest("new", throttle, visit)
+            print(f"{label + ', to activity (min)':34}{base:>10.0f}ms{new:>10.0f}ms{new / base:>9.2f}x")
+    print(f"\nnew build: the app's own JS+CSS (loaded at start) {sizes['new']['start']} B brotli, MSAL.js (loaded "
+          f"lazily) {sizes['new']['lazy']} B brotli; baseline: {sizes['baseline']['start']} B (main.js with MSAL.js "
+          "inside, and the CSS), uncompressed.")
+    warm_files = median("new", 1, "warm", "code_requests")
+    print(f"new build, warm reopen: {warm_files:.0f} JS/CSS requests to the server (a 304 counts) "
+          f"(baseline: {median('baseline', 1, 'warm', 'code_requests'):.0f})")
+
+
+if __name__ == "__main__":
+    main()
