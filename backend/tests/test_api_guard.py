@@ -168,13 +168,15 @@ def test_nothing_of_the_meeting_or_the_notes_is_logged(anna, activity_id, caplog
 # not send itself or that reaches customers anyway.
 RUN = 8
 EXAMPLES = int(os.environ.get("CRMBRIDGE_PROPERTY_EXAMPLES", "300"))
-# No NUL: PostgreSQL text cannot hold it, and creating the activity is not what this property is about.
-text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=120)
+# No NUL (PostgreSQL text cannot hold it) and no lone surrogate (not valid UTF-8; the API refuses both with 400):
+# creating the activity is not what this property is about.
+CHARACTERS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+text = st.text(CHARACTERS, max_size=120)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                        HealthCheck.function_scoped_fixture])
-@given(notes=st.one_of(text, st.text(st.characters(blacklist_characters="\x00"), min_size=8, max_size=400)),
+@given(notes=st.one_of(text, st.text(CHARACTERS, min_size=8, max_size=400)),
        data=st.data(), kind=st.sampled_from(
     ["internal", "external", None]), field=st.sampled_from(["subject", "location", "body"]),
     attendee=st.sampled_from(["lars@contoso.com", "mette@fabrikam.example", "not an address"]))
