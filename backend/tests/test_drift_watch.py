@@ -271,6 +271,22 @@ def test_verified_domains_are_stored_and_graph_ones_no_longer_listed_are_dropped
         ("partner.example", "admin")}
 
 
+def test_verified_domains_are_stored_as_the_tenants_own_and_other_tenants_domains_are_left_alone(session, graph,
+                                                                                                 rsps):
+    tenant, other = "72f988bf-86f1-41af-91ab-2d7cd011db47", "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+    session.add_all([OrgDomainRow(domain="fabrikam.example", tenant_id=other, source="graph"),
+                     OrgDomainRow(domain="contoso.com", tenant_id="", source="graph")])  # stored before tenants
+    session.commit()
+    # graph:api-reference/v1.0/api/organization-get.md: verifiedDomains of the token's own tenant
+    rsps.get(f"{BASE}/organization", json={"value": [{"verifiedDomains": [{"name": "contoso.com"},
+                                                                          {"name": "contoso.dk"}]}]})
+
+    assert drift_watch.sync_domains(session, graph, tenant) == (["contoso.dk"], [])
+
+    assert {(r.domain, r.tenant_id) for r in session.query(OrgDomainRow)} == {
+        ("contoso.com", tenant), ("contoso.dk", tenant), ("fabrikam.example", other)}
+
+
 # The list of meetings out of sync ------------------------------------------------------------------------------
 
 

@@ -11,9 +11,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import db, store
+from .. import db
 from ..api.common import forget_org_domains
-from ..domain.classification import OrgDomains
 from ..integration import retired
 from ..models import GraphNotificationRow, SyncJobRow, now
 from . import setup as graph_setup
@@ -27,6 +26,7 @@ from .drift_watch import (
     sync_domains,
     watched_mailboxes,
 )
+from .org_scope import TenantDomains
 from .sync import KEEP_DONE, LEASE, SyncSettings, enqueue_upcoming, forget_done, run_due
 from .worker import POLL_SECONDS, Worker, WorkerRefused, status_lines
 
@@ -46,12 +46,13 @@ def _background(app: Flask, *, every_mailbox: bool = True) -> GraphClient:
         raise click.ClickException(str(exc)) from exc
 
 
-def _org(session: Session, app: Flask) -> OrgDomains:
-    return store.org_domains(session, app.config["ORG_DOMAINS"], app.config["INCLUDE_SUBDOMAINS"])
+def _org(session: Session, app: Flask) -> TenantDomains:
+    """Each activity's attendees are classified with its own tenant's domains (not the union of every tenant's)."""
+    return TenantDomains.of_app(session, app.config)
 
 
 def _sync_domains_and_forget(session: Session, graph: GraphClient, app: Flask) -> tuple[list[str], list[str]]:
-    added, removed = sync_domains(session, graph)
+    added, removed = sync_domains(session, graph, graph_setup.application_tenant(app.config))
     if added or removed:
         forget_org_domains(app)
     return added, removed

@@ -55,6 +55,7 @@ from ..models import (
 )
 from .client import GraphClient, GraphDeltaExpired, GraphError, GraphNotFound, event_path
 from .linking import graph_id_of, link_sent_invitations
+from .org_scope import OrgScope, for_tenant
 from .sync import room_answers, room_responses
 
 log = logging.getLogger(__name__)
@@ -162,9 +163,10 @@ def differences(activity: Activity, check: ExternalMeetingCheckRow, org: OrgDoma
 
 
 def check_meeting(session: Session, row: ActivityRow, link: MeetingLinkRow, event: dict | None,
-                  org: OrgDomains, at: datetime) -> tuple[bool, int]:
+                  scope: OrgScope, at: datetime) -> tuple[bool, int]:
     """Store how the external meeting ``event`` (None: deleted) compares with ``row``. Returns (drifted, RSVPs
     changed); an event version already compared with this activity version is not compared again."""
+    org = for_tenant(scope, row.tenant_id)
     check = session.get(ExternalMeetingCheckRow, row.id)
     change_key = event.get("changeKey") if event else None
     if (check is not None and event is not None and change_key and check.change_key == change_key
@@ -252,7 +254,7 @@ def _store_responses(session: Session, activity_id: int, responses: list[tuple[s
 # One mailbox ----------------------------------------------------------------------------------------------------
 
 
-def scan_mailbox(session: Session, graph: GraphClient, mailbox: str, org: OrgDomains, *, at: datetime,
+def scan_mailbox(session: Session, graph: GraphClient, mailbox: str, org: OrgScope, *, at: datetime,
                  window_days: int, full: bool) -> ScanStats:
     """One delta round for ``mailbox`` (incremental when a usable delta link is stored and ``full`` is False),
     then check every linked external meeting the round touched. Commits."""
@@ -352,7 +354,7 @@ def _settled(session: Session, link: MeetingLinkRow) -> bool:
             and check.activity_version == link.activity.version and check.graph_event_id == link.graph_event_id)
 
 
-def scan(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime | None = None, window_days: int,
+def scan(session: Session, graph: GraphClient, org: OrgScope, *, at: datetime | None = None, window_days: int,
          full: bool = True, mailboxes: Iterable[str] | None = None,
          after_each: Callable[[str], None] | None = None) -> ScanStats:
     """Scan every watched mailbox (or the given ones); ``after_each(mailbox)`` follows each one (a progress bar).
@@ -572,9 +574,10 @@ def _renew_one(session: Session, graph: GraphClient, mailbox: str, rows: list[Gr
 # Organization domains -------------------------------------------------------------------------------------------
 
 
-def sync_domains(session: Session, graph: GraphClient) -> tuple[list[str], list[str]]:
-    """Store the tenant's verified domains (source ``graph``); domains Graph no longer lists are dropped, domains
-    an administrator added are kept. Returns (added, removed)."""
+def sync_domains(session: Session, graph: GraphClient, tenant_id: str = "") -> tuple[list[str], list[str]]:
+    """Store the verified domains of ``tenant_id`` (the tenant of ``graph``'s app token) as that tenant's (source
+    ``graph``), so they count for its activities only; domains Graph no longer lists are dropped, domains an
+    administrator added and other tenants' domains are kept. Returns (added, removed)."""
     verified = set()
     for name in graph.organization_domains(""):
         try:
@@ -582,10 +585,14 @@ def sync_domains(session: Session, graph: GraphClient) -> tuple[list[str], list[
         except AddressError:
             log.warning("ignoring a verified domain that is not a usable domain name")
     stored = {row.domain: row for row in session.scalars(select(OrgDomainRow))}
+    # Rows of no tenant that Graph put there are this tenant's: stored before domains were kept per tenant.
+    ours = {d: row for d, row in stored.items() if row.source == "graph" and row.tenant_id in ("", tenant_id)}
     added = sorted(d for d in verified if d not in stored)
-    removed = sorted(d for d, row in stored.items() if row.source == "graph" and d not in verified)
+    removed = sorted(d for d in ours if d not in verified)
     for domain in added:
-        session.add(OrgDomainRow(domain=domain, source="graph"))
+        session.add(OrgDomainRow(domain=domain, tenant_id=tenant_id, source="graph"))
+    for domain in verified & ours.keys():
+        ours[domain].tenant_id = tenant_id
     for domain in removed:
         session.delete(stored[domain])
     session.commit()

@@ -34,6 +34,7 @@ from ..domain.outsiders import attendee_addresses, outsiders
 from ..integration import events
 from ..models import ActivityRow, MeetingLinkRow, now
 from .client import GraphClient, GraphError, GraphNotFound
+from .org_scope import OrgScope, for_tenant
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ def link_sent_invitations(
     session: Session,
     graph: GraphClient,
     mailbox: str,
-    org: OrgDomains,
+    scope: OrgScope,
     *,
     since: datetime,
     candidates: Sequence[dict] | None = None,
@@ -267,6 +268,7 @@ def link_sent_invitations(
     linked = []
     for link in pending_links(session, mailbox, since):
         row = link.activity
+        org = for_tenant(scope, row.tenant_id)
         if link.graph_event_id:  # the customer appointment the backend put there: its id is known
             try:
                 event = graph.get_event(mailbox, link.graph_event_id, select=SENT_CHECK_FIELDS)

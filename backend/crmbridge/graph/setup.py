@@ -78,6 +78,13 @@ def background_client(app: Flask, *, every_mailbox: bool = False) -> GraphClient
     return wiring.background_client
 
 
+def application_tenant(config) -> str:
+    """The tenant of the app's own token in application mode: the one in CRMBRIDGE_ENTRA_TENANTS ("" when none is
+    configured, as in development with a fake Graph)."""
+    tenants = config.get("ENTRA_TENANTS") or []
+    return tenants[0] if len(tenants) == 1 else ""
+
+
 def problems(config) -> list[tuple[bool, str]]:
     """What keeps the Graph features from working, as (required, words an administrator can act on), for
     ``crmbridge doctor``. Required ones break the configured mode; the others switch a part off."""

@@ -63,6 +63,7 @@ from ..models import (
 )
 from .client import GraphClient, GraphError, GraphNotFound
 from .linking import ADDIN_PROPERTY, CRM_ACTIVITY_PROPERTY, EXTERNAL_DRAFT, addin_value, graph_id_of, link_properties
+from .org_scope import OrgScope, for_tenant
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +311,7 @@ def due_activity_ids(session: Session, *, at: datetime, retry_now: bool = False,
     return list(session.scalars(query).all())
 
 
-def run_due(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime | None = None,
+def run_due(session: Session, graph: GraphClient, org: OrgScope, *, at: datetime | None = None,
             activity_ids: Iterable[int] | None = None, organizer_key: str | None = None,
             limit: int | None = None, retry_now: bool = False, settings: SyncSettings = DEFAULT_SETTINGS,
             lease: timedelta = LEASE, keep_going: Callable[[], bool] = lambda: True) -> SyncReport:
@@ -334,7 +335,7 @@ def coalesce_until(session: Session, activity_id: int, settings: SyncSettings) -
     return oldest + settings.notes_coalesce if oldest is not None else None
 
 
-def run_activity_jobs(session: Session, graph: GraphClient, org: OrgDomains, activity_id: int, *,
+def run_activity_jobs(session: Session, graph: GraphClient, org: OrgScope, activity_id: int, *,
                       at: datetime, retry_now: bool = False, settings: SyncSettings = DEFAULT_SETTINGS,
                       lease: timedelta = LEASE) -> SyncReport:
     """Claim the activity's due jobs (a lease, so two workers never run them at once), sync, settle the claim.
@@ -434,7 +435,7 @@ def describe(exc: BaseException) -> str:
 # One activity --------------------------------------------------------------------------------------------------
 
 
-def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: OrgDomains, *,
+def sync_activity(session: Session, graph: GraphClient, activity_id: int, scope: OrgScope, *,
                   at: datetime | None = None, settings: SyncSettings = DEFAULT_SETTINGS) -> str:
     """Bring the internal meeting to the activity's current state. Returns what was done: created, updated,
     unchanged, cancelled, refused (the check before the write found an outsider), deferred (a notes edit inside
@@ -445,6 +446,7 @@ def sync_activity(session: Session, graph: GraphClient, activity_id: int, org: O
     row = session.get(ActivityRow, activity_id, populate_existing=True)
     if row is None:
         return "gone"
+    org = for_tenant(scope, row.tenant_id)  # its own tenant's domains: another tenant's address is an outsider
     activity = store.to_domain(row)
     if activity.end <= at:
         return "past"  # creating or changing a past meeting would only mail the attendees about nothing

@@ -42,7 +42,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from .. import db, store
+from .. import db
 from ..integration import retired, webhooks
 from ..models import ActivityRow, GraphNotificationRow, ScheduledRunRow, SyncJobRow, now
 from .client import GraphClient
@@ -55,6 +55,7 @@ from .drift_watch import (
     sync_domains,
     watched_mailboxes,
 )
+from .org_scope import TenantDomains
 from .sync import KEEP_DONE, LEASE, SyncReport, SyncSettings, _due, describe, forget_done, retry_delay, run_due
 
 log = logging.getLogger(__name__)
@@ -219,8 +220,9 @@ def _renew(session: Session, graph: GraphClient, app: Flask, locks: Locks) -> st
 
 def _domains(session: Session, graph: GraphClient, app: Flask, locks: Locks) -> str:
     from ..api.common import forget_org_domains
+    from . import setup as graph_setup
 
-    added, removed = sync_domains(session, graph)
+    added, removed = sync_domains(session, graph, graph_setup.application_tenant(app.config))
     if added or removed:
         forget_org_domains(app)
     return f"{len(added)} domain(s) added, {len(removed)} removed"
@@ -337,8 +339,9 @@ def _application(app: Flask) -> bool:
     return graph_setup.mode(app) == "application"
 
 
-def _org(session: Session, app: Flask):
-    return store.org_domains(session, app.config["ORG_DOMAINS"], app.config["INCLUDE_SUBDOMAINS"])
+def _org(session: Session, app: Flask) -> TenantDomains:
+    """Each activity's attendees are classified with its own tenant's domains (not the union of every tenant's)."""
+    return TenantDomains.of_app(session, app.config)
 
 
 # What ``crmbridge worker status`` shows ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..domain.classification import OrgDomains
 from ..graph import GraphClient, GraphNotFound, sync
 from ..graph.linking import CRM_ACTIVITY_PROPERTY, graph_id_of
+from ..graph.org_scope import OrgScope, for_tenant
 from ..models import RetiredMeetingRow, now
 from . import events
 
@@ -29,7 +30,7 @@ class RetiredReport:
     failed: int = 0
 
 
-def run_due(session: Session, graph: GraphClient, org: OrgDomains, *, at: datetime | None = None,
+def run_due(session: Session, graph: GraphClient, org: OrgScope, *, at: datetime | None = None,
             activity_ids: Iterable[int] | None = None) -> RetiredReport:
     at = at or now()
     report = RetiredReport()
@@ -40,7 +41,7 @@ def run_due(session: Session, graph: GraphClient, org: OrgDomains, *, at: dateti
     for row in session.scalars(query.order_by(RetiredMeetingRow.id)).all():
         row.attempts += 1
         try:
-            outcome = _cancel(graph, row, org)
+            outcome = _cancel(graph, row, for_tenant(org, row.tenant_id))
         except Exception as exc:  # recorded and retried with the sync's backoff; never raised into a request
             row.last_error = sync.describe(exc)[:255]
             row.next_attempt_at = at + sync.retry_delay(row.attempts)
