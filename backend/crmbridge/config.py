@@ -146,6 +146,7 @@ def from_environment(env: Mapping[str, str], instance_path: str, test_mode: bool
         "DEV_TOKENS": dev_tokens,
         "MAX_CONTENT_LENGTH": _int(env, "CRMBRIDGE_MAX_BODY_BYTES", 256 * 1024),
         "ORG_DOMAINS_CACHE_SECONDS": _int(env, "CRMBRIDGE_ORG_DOMAINS_CACHE_SECONDS", 30),
+        "DIRECTORY_CACHE_SECONDS": _int(env, "CRMBRIDGE_DIRECTORY_CACHE_SECONDS", 3600),
         "PUBLIC_BASE_URL": env.get("CRMBRIDGE_PUBLIC_URL", "").strip().rstrip("/"),
         "TASKPANE_DIR": env.get("CRMBRIDGE_TASKPANE_DIR", "").strip(),
         "GRAPH_MODE": env.get("CRMBRIDGE_GRAPH_MODE", "").strip().lower() or "off",

@@ -64,11 +64,11 @@ def organizer_key(email: str) -> str:
 
 def visible_to(caller: Caller):
     """The SQL condition for the activities a caller may see: always only their own tenant's; for a user, those
-    they organize, by object id once known (so a renamed address keeps them), else by address."""
+    they organize, by object id once known (so a renamed address keeps them), else by any of their addresses."""
     same_tenant = ActivityRow.tenant_id == caller.tenant_id
     if not caller.is_user:
         return same_tenant
-    by_address = ActivityRow.organizer_key == organizer_key(caller.email)
+    by_address = ActivityRow.organizer_key.in_(sorted(caller.address_keys))
     if caller.object_id is None:
         return and_(same_tenant, by_address)
     return and_(same_tenant, or_(ActivityRow.organizer_oid == caller.object_id,

@@ -178,9 +178,11 @@ def app_token(*roles):
 
 
 @pytest.mark.parametrize(("roles", "level", "named"), [
-    (("Calendars.ReadWrite", "Organization.Read.All"), OK, "granted: Calendars.ReadWrite, Organization.Read.All"),
-    (("Calendars.ReadWrite",), ADVICE, "Organization.Read.All is not granted"),
-    (("Organization.Read.All",), MISSING, "Calendars.ReadWrite is not granted"),
+    (("Calendars.ReadWrite", "Organization.Read.All", "User.Read.All"), OK,
+     "granted: Calendars.ReadWrite, Organization.Read.All, User.Read.All"),
+    (("Calendars.ReadWrite", "User.Read.All"), ADVICE, "Organization.Read.All is not granted"),
+    (("Organization.Read.All", "User.Read.All"), MISSING, "Calendars.ReadWrite is not granted"),
+    (("Calendars.ReadWrite", "Organization.Read.All"), MISSING, "User.Read.All is not granted"),
 ])
 def test_doctor_graph_reads_the_permissions_granted_to_the_app_token(roles, level, named):
     finding = doctor.graph_permissions(lambda: app_token(*roles), "application")

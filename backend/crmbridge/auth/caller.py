@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from ..domain.addresses import parse_address
+
 # The app role an integration (the CRM pushing activities) needs to act for any organizer of its tenant.
 INTEGRATION_ROLE = "Activities.ReadWrite.All"
 # The app role (of a person or an application) that may read the audit trail.
@@ -14,8 +16,9 @@ DEFAULT_TENANT = "default"
 class Caller:
     """A signed-in organizer (``kind="user"``) or an integration such as the CRM (``kind="app"``).
 
-    A user is their tenant and object id (``subject`` is ``tid:oid``); ``email`` is their address, from a claim
-    checked against the tenant's domains, never from one a user can set. Development tokens have tenant "".
+    A user is their tenant and object id (``subject`` is ``tid:oid``); ``email`` is their primary address and
+    ``addresses`` every address of theirs (aliases too; empty when only ``email`` is known), from the directory or
+    a claim, checked against the tenant's domains, never from one a user can set. Development tokens have tenant "".
     """
 
     kind: str
@@ -24,7 +27,16 @@ class Caller:
     roles: frozenset[str] = field(default_factory=frozenset)
     tenant_id: str = DEFAULT_TENANT
     object_id: str | None = None
+    addresses: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def is_user(self) -> bool:
         return self.kind == "user"
+
+    @property
+    def address_keys(self) -> frozenset[str]:
+        """How each of the user's addresses compares (``Address.key``): an activity organized under any of them is
+        theirs while it has no organizer object id."""
+        if self.email is None:
+            return frozenset()
+        return frozenset(parse_address(address).key for address in self.addresses | {self.email})

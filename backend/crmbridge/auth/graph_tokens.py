@@ -63,14 +63,19 @@ def graph_token_for_current_user(scopes: list[str]) -> str:
             f"(this caller: {caller.kind}, {'Entra' if assertion else 'development'} token).",
             error="no_user_assertion",
         )
+    token = graph_token_on_behalf_of(caller.subject, assertion, scopes)
+    signed_in(current_app._get_current_object(), caller.subject, caller.email)
+    return token
+
+
+def graph_token_on_behalf_of(user_key: str, assertion: str, scopes: list[str]) -> str:
+    """A Graph token for the user ``user_key`` ("tid:oid") whose access token for our API is ``assertion``, from
+    their cache if it still holds one; the exchange goes to their own tenant."""
     client = current_app.extensions.get(OBO_CLIENT)
     if client is None:
         raise GraphNotConfigured("On-behalf-of needs CRMBRIDGE_ENTRA_CLIENT_ID, CRMBRIDGE_ENTRA_CLIENT_SECRET "
                                  "and CRMBRIDGE_TOKEN_CACHE_KEY.", error="not_configured")
-    tenant_id = caller.subject.partition(":")[0]
-    token = client.graph_token(caller.subject, assertion, list(scopes), tenant_id=tenant_id)
-    signed_in(current_app._get_current_object(), caller.subject, caller.email)
-    return token
+    return client.graph_token(user_key, assertion, list(scopes), tenant_id=user_key.partition(":")[0])
 
 
 def signed_in(app: Flask, user_key: str, email: str) -> None:

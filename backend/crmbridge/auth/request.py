@@ -14,6 +14,7 @@ from .. import org
 from ..domain.addresses import AddressError, parse_identity
 from ..domain.classification import Kind, classify
 from ..errors import Forbidden, Unauthorized
+from ..graph import directory
 from . import dev_tokens
 from .caller import INTEGRATION_ROLE, Caller
 from .entra import EntraSettings, EntraTokenValidator, Principal, TokenError
@@ -67,7 +68,7 @@ def authenticate() -> None:
             raise Forbidden(f"This application has no app role for crmbridge; an administrator must grant it "
                             f"{INTEGRATION_ROLE}.") from exc
         raise Unauthorized(exc.message) from exc
-    g.caller = _entra_caller(principal)
+    g.caller = _entra_caller(principal, token)
     g.entra_assertion = token
 
 
@@ -81,21 +82,38 @@ def _dev_caller(token: str) -> Caller:
         raise Unauthorized(f"{exc}.") from exc
 
 
-def _entra_caller(principal: Principal) -> Caller:
-    """The user is their tenant and object id. Their address is the upn claim, and only when its domain is one of
-    their tenant's organization domains: a guest's or a look-alike upn names no one here."""
+def _entra_caller(principal: Principal, assertion: str) -> Caller:
+    """The user is their tenant and object id. Their addresses come from Graph when Graph is on (the primary SMTP
+    address and its aliases, so a UPN that differs from it or was renamed changes nothing), else from the upn
+    claim; either way only addresses at their tenant's organization domains count: a guest's or a look-alike
+    address names no one here."""
     subject = f"{principal.tenant_id}:{principal.object_id}"
     if principal.kind == "app":
         return Caller(kind="app", email=None, subject=subject, roles=principal.roles, tenant_id=principal.tenant_id)
+    org_domains = org.for_tenant(principal.tenant_id)
+    found = directory.user_addresses(current_app._get_current_object(), principal.tenant_id, principal.object_id,
+                                     assertion)
+    if found is None:
+        primary, addresses = _upn_address(principal), frozenset()
+    else:
+        primary = found.primary
+        addresses = frozenset(a for a in found.every if _internal(a, org_domains))
+    if not _internal(primary, org_domains):
+        raise Forbidden(f"{primary} is not an address of your organization's domains; ask your administrator "
+                        "to add the domain (`crmbridge domains add`).")
+    return Caller(kind="user", email=primary, subject=subject, roles=principal.roles,
+                  tenant_id=principal.tenant_id, object_id=principal.object_id, addresses=addresses | {primary})
+
+
+def _upn_address(principal: Principal) -> str:
     try:
-        address = parse_identity(principal.email)
+        return parse_identity(principal.email).email.lower()
     except AddressError as exc:
         raise Unauthorized("The token names no usable address (upn); sign in with your work account.") from exc
-    if classify(address.email, "required", org.for_tenant(principal.tenant_id)).kind is not Kind.INTERNAL:
-        raise Forbidden(f"{address.email} is not an address of your organization's domains; ask your administrator "
-                        "to add the domain (`crmbridge domains add`).")
-    return Caller(kind="user", email=address.email.lower(), subject=subject, roles=principal.roles,
-                  tenant_id=principal.tenant_id, object_id=principal.object_id)
+
+
+def _internal(address: str, org_domains) -> bool:
+    return classify(address, "required", org_domains).kind is Kind.INTERNAL
 
 
 def _is_app_only(token: str) -> bool:

@@ -7,9 +7,11 @@ and application tokens both work. Tokens and event bodies are never logged.
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -61,9 +63,13 @@ class GraphNotFound(GraphError):
 
 class GraphAuthError(GraphError):
     """401 or 403: the token is missing, expired or lacks the permission. ``permission`` names the application
-    permission the call needs (what an administrator grants), when the client knows it."""
+    permission the call needs (what an administrator grants), when the client knows it. ``claims`` is the claims
+    challenge of a 401 ``WWW-Authenticate: Bearer error="insufficient_claims", claims="<base64>"``, decoded
+    (entra:identity-platform/claims-challenge, https://learn.microsoft.com/entra/identity-platform/claims-challenge).
+    """
 
     permission: str = ""
+    claims: str | None = None
 
     def __str__(self) -> str:
         needs = f" (needs {self.permission})" if self.permission else ""
@@ -119,7 +125,24 @@ def error_from_response(status: int, body: Any, headers: Any = None) -> GraphErr
         cls = GraphThrottled
     elif status >= 500:
         cls = GraphUnavailable
-    return cls(status, code, message, retry_after=retry_after)
+    error = cls(status, code, message, retry_after=retry_after)
+    if isinstance(error, GraphAuthError):
+        error.claims = _claims_challenge(_header(headers, "WWW-Authenticate"))
+    return error
+
+
+_AUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+def _claims_challenge(header: str | None) -> str | None:
+    params = dict(_AUTH_PARAM.findall(header or ""))
+    encoded = params.get("claims")
+    if params.get("error") != "insufficient_claims" or not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode("utf-8")
+    except (ValueError, UnicodeError):
+        return None
 
 
 def odata_string(value: str) -> str:
@@ -215,6 +238,14 @@ class GraphClient:
         clone = copy.copy(self)
         clone.timeout = timeout
         clone.max_retries = 0
+        clone._owns_session = False
+        return clone
+
+    def with_token(self, token: str) -> GraphClient:
+        """This client with one fixed bearer token (a user's on-behalf-of token for ``/me``); it shares the session
+        and the per-mailbox limits."""
+        clone = copy.copy(self)
+        clone._token_provider = lambda mailbox: token
         clone._owns_session = False
         return clone
 
@@ -403,6 +434,15 @@ class GraphClient:
                 if domain.get("name"):
                     names[domain["name"]] = None
         return list(names)
+
+    # Directory ------------------------------------------------------------------------------------------
+
+    def get_user(self, object_id: str | None, select: Sequence[str]) -> dict:
+        """``GET /me`` (``object_id`` None: the token's own user, delegated ``User.Read``) or ``GET /users/{id}``
+        (application ``User.Read.All``), with only the ``select`` properties
+        (graph:api-reference/v1.0/api/user-get.md, https://learn.microsoft.com/graph/api/user-get)."""
+        path = "/me" if object_id is None else _path("users", object_id)
+        return self._call("GET", path + _query({"$select": ",".join(select)}), mailbox=object_id or "")
 
     # Change notifications -------------------------------------------------------------------------------
 

@@ -120,12 +120,16 @@ def problems(config) -> list[tuple[bool, str]]:
 PERMISSIONS = {
     "application": (
         ("Calendars.ReadWrite", "application", True, "internal meeting sync, scans, subscriptions"),
+        # graph:api-reference/v1.0/api/user-get.md (https://learn.microsoft.com/graph/api/user-get)
+        ("User.Read.All", "application", True, "each signed-in user's addresses (GET /users/{id}): their primary "
+                                               "SMTP address and aliases"),
         ("Organization.Read.All", "application", False, "`crmbridge domains sync` and the domain step of "
                                                         "`crmbridge scan`, which goes on without it"),
     ),
     "delegated": (
         ("Calendars.ReadWrite", "delegated", True, "the organizer's internal meeting, consented for on-behalf-of"),
-        ("User.Read", "delegated", True, "sign-in and the organization's domains"),
+        ("User.Read", "delegated", True, "sign-in, the organization's domains and the user's own addresses "
+                                          "(GET /me)"),
     ),
 }
 

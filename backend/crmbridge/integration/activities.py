@@ -228,12 +228,12 @@ def explain_missing(session: Session, caller: Caller, query: dict) -> None:
     it or moved it to another organizer, else return (the lookup answers 404)."""
     if not caller.is_user:
         return
-    key = store.organizer_key(caller.email)
+    keys = caller.address_keys
     item_id, rest_id, ical_uid = query.get("item_id"), query.get("rest_id"), query.get("ical_uid")
     link = store.find_link(session, caller, item_id=item_id, rest_id=rest_id, ical_uid=ical_uid)
     activity_id = link.activity_id if link is not None else query.get("activity_id")
     row = store.load(session, activity_id) if activity_id else None
-    if row is not None and row.deleted_at is not None and row.organizer_key == key and tenancy.owns(caller, row):
+    if row is not None and row.deleted_at is not None and row.organizer_key in keys and tenancy.owns(caller, row):
         raise Gone("The CRM deleted this activity. The meeting stays in your calendar; cancel it in Outlook if it "
                    "is off.", "deleted-in-crm", {"activityId": row.id, "since": _iso(row.deleted_at)})
     conditions = []
@@ -249,7 +249,8 @@ def explain_missing(session: Session, caller: Caller, query: dict) -> None:
     if not conditions:
         return
     retired = session.scalars(select(RetiredMeetingRow).where(
-        or_(*conditions), RetiredMeetingRow.organizer_key == key, tenancy.scoped(RetiredMeetingRow.tenant_id, caller))
+        or_(*conditions), RetiredMeetingRow.organizer_key.in_(sorted(keys)),
+        tenancy.scoped(RetiredMeetingRow.tenant_id, caller))
         .order_by(RetiredMeetingRow.id.desc())).first()
     if retired is not None:
         raise Gone(f"The CRM moved this activity to {retired.moved_to}. The meeting stays in your calendar; "
@@ -269,9 +270,11 @@ def list_activities(session: Session, caller: Caller, query: dict, org: OrgDomai
     conditions = [tenancy.scoped(ActivityRow.tenant_id, caller), ActivityRow.deleted_at.is_(None)]
     organizer = query.get("organizer")
     if caller.is_user:
-        if organizer and store.organizer_key(organizer) != store.organizer_key(caller.email):
+        if organizer and store.organizer_key(organizer) not in caller.address_keys:
             raise NotAllowed("Organizers list their own activities; only an integration names the organizer.")
-        organizer = caller.email
+        # Their own: by object id once known, else by any of their addresses.
+        conditions.append(store.visible_to(caller))
+        organizer = None
     else:
         tenancy.require_integration(caller)
     if organizer:
