@@ -2,7 +2,8 @@
 
 ``client`` (HTTP, retries, our own exceptions), ``setup`` (which client a request or command gets), ``sync``
 (the internal meeting), ``linking`` (finding the sent external meeting), ``drift_watch`` (scans, notifications,
-subscriptions) and ``commands`` (the ``crmbridge`` commands for them). The domain rules never import this package.
+subscriptions), ``org_scope`` (each activity's tenant's domains), ``directory`` (a signed-in user's addresses) and
+``commands`` (the ``crmbridge`` commands for them). The domain rules never import this package.
 """
 
 from crmbridge.graph.client import (
