@@ -163,16 +163,20 @@ def test_with_graph_unreachable_the_upn_claim_serves_and_a_warning_names_no_toke
     assert "app-token" not in caplog.text and "Bearer" not in caplog.text
 
 
-def test_without_user_read_all_in_application_mode_sign_in_answers_503_for_the_administrator(app, client, microsoft):
+def test_without_user_read_all_in_application_mode_the_upn_claim_serves_and_the_log_names_the_permission(
+        app, client, microsoft, caplog):
     graph_in(app, "application")
     # Graph's 403 for a missing permission (https://learn.microsoft.com/graph/errors)
     microsoft.get(f"{BASE}/users/{OID}{SELECT}", status=403,
                   json={"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}})
+    own_by_upn = pushed_by_crm(client, "anna.berg@contoso.com")
 
-    response = anna(client).get("/api/activities")
+    with caplog.at_level(logging.WARNING):
+        response = anna(client).get("/api/activities")
 
-    assert response.status_code == 503
-    assert "crmbridge doctor" in response.json["message"]
+    assert response.status_code == 200  # signing in does not stop working on an upgrade without the permission
+    assert [item["id"] for item in response.json["items"]] == [own_by_upn]
+    assert "User.Read.All" in caplog.text and "crmbridge doctor" in caplog.text
 
 
 # Delegated mode: GET /me with the user's on-behalf-of token ------------------------------------------------------

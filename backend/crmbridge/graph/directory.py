@@ -109,8 +109,8 @@ def cache(app: Flask) -> AddressCache:
 
 def user_addresses(app: Flask, tenant_id: str, object_id: str, assertion: str) -> UserAddresses | None:
     """The user's addresses from Graph, or None when Graph is off or cannot tell (the caller then uses the upn
-    claim). Raises ConsentRequired when the user must consent or satisfy a claims challenge first, and
-    GraphAuthError when the app lacks User.Read.All (application mode): both are answers, not outages."""
+    claim, also when the app lacks User.Read.All in application mode: logged for the administrator). Raises
+    ConsentRequired when the user must consent or satisfy a claims challenge first: the user can act on that."""
     mode = graph_setup.mode(app)
     client = graph_setup.request_client(app)
     if mode == "off" or client is None:
@@ -132,8 +132,12 @@ def user_addresses(app: Flask, tenant_id: str, object_id: str, assertion: str) -
             # The user's own token: they can act on it (sign in again, consent), as for on-behalf-of refusals.
             raise ConsentRequired(exc.claims, f"Graph refused /me: {exc.status} {exc.code}",
                                   error="insufficient_claims" if exc.claims else "consent_required") from exc
-        exc.permission = "User.Read.All"
-        raise
+        # The app lacks User.Read.All (application mode): the administrator's to fix (`crmbridge doctor` names it).
+        # Until then the upn rule serves, as when Graph is down, rather than nobody signing in at all.
+        log.warning("Graph refused reading the signed-in user's addresses (%s %s): the app needs User.Read.All "
+                    "(crmbridge doctor --graph); using the upn claim", exc.status, exc.code)
+        cache(app).put(key, None)
+        return None
     except ConsentRequired:
         raise
     except (GraphError, OboError) as exc:
