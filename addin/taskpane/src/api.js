@@ -30,7 +30,7 @@ const CODES = {
 // The backend's 409 reasons the pane words on its own.
 const CODES_BY_REASON = {
   "already-sent": "already-sent", "outsiders-on-internal-meeting": "outsiders", cancelled: "cancelled", over: "over",
-  "no-externals": "no-externals", moved: "moved", "deleted-in-crm": "deleted-in-crm",
+  "no-externals": "no-externals", moved: "moved", "deleted-in-crm": "deleted-in-crm", "graph-off": "graph-off",
 };
 
 export class ApiError extends Error {

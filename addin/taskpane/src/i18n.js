@@ -195,6 +195,7 @@ const en = {
   "error.cancelled": "The activity is cancelled in the CRM, so no invitation goes out.",
   "error.over": "The activity is over, so no invitation goes out.",
   "error.no-externals": "The activity has no external participants to invite.",
+  "error.graph-off": "CRM Bridge cannot put meetings in your Outlook calendar on this server. Start a new meeting in Outlook and open CRM Bridge there to add the customers.",
   "error.incomplete": "Outlook did not give all of this meeting's details. Close and reopen the meeting, then try again.",
   "error.requestId": "Give this code to your administrator: {id}",
 };
@@ -391,6 +392,7 @@ const da = {
   "error.cancelled": "Aktiviteten er aflyst i CRM, så der sendes ingen invitation.",
   "error.over": "Aktiviteten er overstået, så der sendes ingen invitation.",
   "error.no-externals": "Aktiviteten har ingen eksterne deltagere at invitere.",
+  "error.graph-off": "CRM Bridge kan ikke lægge møder i din Outlook-kalender på denne server. Opret et nyt møde i Outlook, og åbn CRM Bridge der for at tilføje kunderne.",
   "error.incomplete": "Outlook oplyste ikke alle mødets detaljer. Luk og åbn mødet igen, og prøv så igen.",
   "error.requestId": "Giv denne kode til din administrator: {id}",
 };
