@@ -9,6 +9,7 @@ export const ROUTES = {
   devToken: { method: "POST", path: () => "/dev/token" },
   lookup: { method: "POST", path: () => "/api/lookup" },
   listActivities: { method: "GET", path: () => "/api/activities" },
+  getActivity: { method: "GET", path: ({ id }) => `/api/activities/${id}` },
   externalDraft: { method: "GET", path: ({ id }) => `/api/activities/${id}/external-draft` },
   drift: { method: "POST", path: ({ id }) => `/api/activities/${id}/drift` },
   reconcile: { method: "POST", path: ({ id }) => `/api/activities/${id}/reconcile` },
@@ -30,7 +31,7 @@ const CODES = {
 // The backend's 409 reasons the pane words on its own.
 const CODES_BY_REASON = {
   "already-sent": "already-sent", "outsiders-on-internal-meeting": "outsiders", cancelled: "cancelled", over: "over",
-  "no-externals": "no-externals", moved: "moved", "deleted-in-crm": "deleted-in-crm",
+  "no-externals": "no-externals", moved: "moved", "deleted-in-crm": "deleted-in-crm", "graph-off": "graph-off",
 };
 
 export class ApiError extends Error {
@@ -169,6 +170,7 @@ export function createClient(getToken) {
   return {
     lookup: (body) => signed("lookup", { body }),
     listActivities: (query) => signed("listActivities", { query }),
+    getActivity: (id) => signed("getActivity", { params: { id } }),
     externalDraft: (id) => signed("externalDraft", { params: { id } }),
     drift: (id, snapshot) => signed("drift", { params: { id }, body: snapshot }),
     reconcile: (id, body, etag) => signed("reconcile", { params: { id }, body, etag }),

@@ -307,6 +307,20 @@ export function createFlows({ store, api, auth }) {
     return link(activityId, "external");
   }
 
+  /**
+   * On the internal meeting, when it holds older notes than the CRM (an online meeting's body is never rewritten,
+   * or notes-only updates are off): the CRM's notes, shown in the pane. Only ever asked for on the internal
+   * meeting, which only colleagues are on; the external-facing flows never read the notes.
+   */
+  function showNotes() {
+    return act("showNotes", async (live) => {
+      const { lookup } = get();
+      if (lookup?.meeting !== "internal") return;
+      const { data } = await api.getActivity(lookup.activity.id);
+      if (live()) update({ newerNotes: { activityId: data.id, text: data.internalNotes || "" } });
+    });
+  }
+
   /** The lookup with the external link and state it now has (an action changed them). */
   function withExternal(link, state) {
     update((s) => ({ lookup: { ...s.lookup, externalMeeting: link, state } }));
@@ -507,7 +521,7 @@ export function createFlows({ store, api, auth }) {
 
   return {
     open, retry: open, signIn, link, linkExternal, invite, inviteAgain: invite, fill, fillFor: fill,
-    prepareAppointment, openInvitation: invite, startNewMeeting, addCustomers, takeOutlook, cancelInCrm,
+    prepareAppointment, showNotes, openInvitation: invite, startNewMeeting, addCustomers, takeOutlook, cancelInCrm,
     prepareUpdate, removeExtra,
   };
 }

@@ -24,6 +24,7 @@ export function initialState() {
     busy: null, // the action now running
     notice: null, // {tone: "success" | "error" | "info", key, params, error}
     linkRefused: null, // {activityId, outsiders}: the backend would not make this meeting the internal one
+    newerNotes: null, // {activityId, text}: the CRM's notes the internal meeting does not hold, asked for on it
     outlookSlow: null, // an OfficeError: Outlook did not hand over the custom properties in time
   };
 }

@@ -22,6 +22,9 @@ const ACTIONS = {
   removeExtra: { label: "action.removeExtra", hint: "hint.removeExtra", primary: false },
 };
 
+// Graph's answers of a room (responseStatus.response); anything else reads as "no answer yet".
+const ROOM_ANSWERS = new Set(["accepted", "declined", "tentativelyAccepted"]);
+
 /**
  * Build an element: `props` sets className, text, hidden, dataset, onClick and attributes; children are nodes or
  * text. Meeting data only ever becomes text nodes. The development preview builds its page with it too.
@@ -248,6 +251,8 @@ export function createView(dispatch) {
       blocked ? el("div", { className: "warning", role: "alert" },
         el("p", { text: t(blocked.reason === "not-organizer" ? "blocked.notOrganizer" : "blocked.outsiders",
           { list: formatList(blocked.outsiders || []) }) })) : null,
+      lookup.internalMeetingWaitsForSignIn ? el("div", { className: "warning", role: "status" },
+        el("p", { text: t("internal.waitsForSignIn") })) : null,
       el("div", { className: `state state--${external}` },
         el("p", { className: "state__badge" },
           el("span", { className: "visually-hidden", text: `${t("state.label")}: ` }),
@@ -262,6 +267,8 @@ export function createView(dispatch) {
       section.append(el("p", { className: "muted", text: t("meeting.notComplete") }));
     }
     if (external === "drifted" && lookup.drift) section.append(renderDrift(lookup, state));
+    if (lookup.rooms?.length) section.append(renderRooms(lookup.rooms));
+    if (lookup.meeting === "internal") section.append(...renderInternalNotes(lookup, state));
 
     const actions = actionsFor(state);
     if (actions.length) {
@@ -282,6 +289,32 @@ export function createView(dispatch) {
       section.append(el("p", { className: "muted", text: t("hint.allDay") }));
     }
     return [section];
+  }
+
+  /** Each booked room's answer, and which meeting holds the booking (a room is booked on one meeting only). */
+  function renderRooms(rooms) {
+    return el("ul", { className: "rooms", "aria-label": t("rooms.heading") }, rooms.map((room) => el("li", {
+      className: `room room--${ROOM_ANSWERS.has(room.response) ? room.response : "none"}`,
+      text: t("rooms.answer", { room: room.email, meeting: t(`rooms.meeting.${room.meeting}`),
+        answer: t(`rooms.response.${ROOM_ANSWERS.has(room.response) ? room.response : "none"}`) }) })));
+  }
+
+  /**
+   * On the internal meeting: whether it holds the CRM's current notes, and if not why; the organizer can read
+   * the newer notes here (the meeting is only colleagues'; this is never shown on the customer meeting).
+   */
+  function renderInternalNotes(lookup, state) {
+    const notes = lookup.internalNotes;
+    if (!notes || notes.inMeeting) return [];
+    const reason = ["online-meeting", "notes-only-off"].includes(notes.reason) ? notes.reason : "waiting";
+    const shown = state.newerNotes?.activityId === lookup.activity.id ? state.newerNotes : null;
+    return [el("div", { className: "notes-held" },
+      el("p", { className: "muted", text: t(`internal.notes.${reason}`) }),
+      shown ? el("section", { className: "newer-notes", "aria-labelledby": "newer-notes-heading" },
+        el("h3", { id: "newer-notes-heading", text: t("internal.notes.heading") }),
+        el("p", { className: "newer-notes__text", text: shown.text || t("internal.notes.empty") }))
+        : actionButton("showNotes", state.busy === "showNotes" ? t("action.working") : t("action.showNotes"),
+          { busy: Boolean(state.busy) }))];
   }
 
   function participantName(lookup, state, email) {

@@ -5,6 +5,7 @@ from marshmallow import RAISE
 
 from .. import db, schemas, services, store
 from ..auth.request import current_caller
+from ..domain.errors import Conflict
 from ..errors import ApiError
 from ..graph import linking
 from ..graph import setup as graph_setup
@@ -162,18 +163,19 @@ def record_link(data, activity_id):
               "invited; open it with Office.js displayAppointmentFormAsync.")
 @blp.alt_response(200, schema=schemas.CustomerAppointmentOut, description="It already existed.", success=True)
 @blp.alt_response(409, schema=schemas.ErrorOut, description="Cancelled (cancelled), over (over), nobody to invite "
-                  "(no-externals) or the customer meeting was already sent (already-sent).")
-@blp.alt_response(503, schema=schemas.ErrorOut, description="Microsoft Graph is off for this server, or did not "
-                  "answer in time (Retry-After), or Entra ID could not be reached.")
+                  "(no-externals), the customer meeting was already sent (already-sent), or this server does not "
+                  "reach Outlook calendars (graph-off: a setting, not an outage; the pane starts a new meeting).")
+@blp.alt_response(503, schema=schemas.ErrorOut, description="Microsoft Graph did not answer in time (Retry-After), "
+                  "or Entra ID could not be reached.")
 @blp.errors(404)
 @blp.doc(operationId="prepareCustomerAppointment")
 @takes_no_body
 def customer_appointment(activity_id):
     caller = current_caller()
     graph = _organizer_graph(caller)
-    if graph is None:
-        raise ApiError("This server cannot reach Outlook calendars (Microsoft Graph is off). Start from a new "
-                       "meeting instead.", status=503)
+    if graph is None:  # how the server is set up, not an outage: nothing to retry
+        raise Conflict("This server cannot reach Outlook calendars (Microsoft Graph is off). Start from a new "
+                       "meeting instead.", reason="graph-off")
     link, created = services.prepare_customer_appointment(db.session(), caller, activity_id, org_domains(),
                                                           graph.bounded(APPOINTMENT_TIMEOUT))
     return {"link": link, "created": created}, 201 if created else 200

@@ -17,7 +17,8 @@ from playwright.sync_api import expect
 from crmbridge import db
 from crmbridge.domain.classification import OrgDomains
 from crmbridge.graph.linking import link_sent_invitations
-from crmbridge.models import MeetingLinkRow
+from crmbridge.graph.sync import SIGN_IN_NEEDED
+from crmbridge.models import InternalMeetingSyncRow, MeetingLinkRow, SyncJobRow
 
 from .browser_support import (
     MEETING_START,
@@ -390,3 +391,67 @@ def test_the_pane_never_receives_the_internal_notes(pane, api, organizer, lang, 
     assert bodies and not any(marker in body for body in bodies)
     pane_calls_without(pane, marker)
 
+
+
+# What the internal meeting holds, as the organizer sees it on it ------------------------------------------------
+
+
+def hold_back_notes(live_backend, activity_id, organizer, *, reason, rooms=None):
+    """What the sync records when it leaves an online meeting's body alone (issue: Graph as Exchange behaves): the
+    meeting was written once, with older notes, and the room answered."""
+    with live_backend.app.app_context():
+        session = db.session()
+        session.add(InternalMeetingSyncRow(
+            activity_id=activity_id, mailbox=organizer, transaction_id=f"crmbridge-{activity_id}-{uuid.uuid4().hex}",
+            field_hashes=json.dumps({"body": "an older body"}), synced_at=datetime.now(UTC), notes_held=reason,
+            room_responses=json.dumps(rooms or {})))
+        session.commit()
+
+
+def test_on_an_online_internal_meeting_the_newer_notes_are_read_in_the_pane_not_written_into_the_meeting(
+    pane, api, organizer, lang, text, live_backend
+):
+    marker = canary()
+    activity, item = internal_meeting(api, organizer, internalNotes=f"Budget is tight {marker}")
+    hold_back_notes(live_backend, activity["id"], organizer, reason="online-meeting",
+                    rooms={"boardroom@contoso.com": "declined"})
+    page = pane.open(scenario(lang, organizer, item))
+
+    expect(page.get_by_text(text["notesOnline"])).to_be_visible()
+    expect(page.get_by_text(text["roomDeclined"].format(room="boardroom@contoso.com"))).to_be_visible()
+    assert marker not in page.content()  # not until the organizer asks
+    page.get_by_role("button", name=text["showNotes"]).click()
+    expect(page.locator(".newer-notes")).to_contain_text(marker)
+    pane.screenshots("internal-notes-held")
+
+
+def test_the_customer_meeting_never_offers_the_notes_even_when_the_internal_meeting_holds_older_ones(
+    pane, api, organizer, lang, text, live_backend
+):
+    marker = canary()
+    activity, _internal = internal_meeting(api, organizer, internalNotes=f"Budget is tight {marker}")
+    hold_back_notes(live_backend, activity["id"], organizer, reason="online-meeting")
+    item_id = new_item_id()
+    api.link(activity["id"], kind="external", state="sent", ewsItemId=item_id)
+    item = outlook_item(activity, organizer, item_id=item_id,
+                        attendees=[attendee("mette@fabrikam.example", "Mette Kunde", "accepted")])
+    page = pane.open(scenario(lang, organizer, item))
+
+    expect(page.locator(".state__badge")).to_be_visible()
+    expect(page.get_by_role("button", name=text["showNotes"])).to_have_count(0)
+    pane_calls_without(pane, marker)
+
+
+def test_changes_waiting_for_the_organizers_sign_in_are_said_in_the_pane(pane, api, organizer, lang, text,
+                                                                        live_backend):
+    activity, item = internal_meeting(api, organizer)
+    with live_backend.app.app_context():  # what the worker records when it has no usable token of theirs
+        session = db.session()
+        session.add(SyncJobRow(activity_id=activity["id"], reason="changed", attempts=1,
+                               next_attempt_at=datetime.now(UTC) + timedelta(hours=1),
+                               last_error=f"{SIGN_IN_NEEDED}: the refresh token expired"))
+        session.commit()
+    page = pane.open(scenario(lang, organizer, item))
+
+    expect(page.get_by_role("status").filter(has_text=text["waitsForSignIn"])).to_be_visible()
+    pane.screenshots("waits-for-sign-in")
