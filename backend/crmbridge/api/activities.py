@@ -6,7 +6,6 @@ from marshmallow import RAISE
 from .. import db, schemas, services, store
 from ..auth.request import current_caller
 from ..domain.errors import Conflict
-from ..errors import ApiError
 from ..graph import linking
 from ..graph import setup as graph_setup
 from ..integration import idempotency
