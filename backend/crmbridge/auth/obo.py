@@ -147,23 +147,9 @@ class OnBehalfOfClient:
         `user_key` names the user's cache partition (e.g. "tid:oid"). Pass the validated principal's
         `tenant_id` when the configured authority is multi-tenant: Entra wants OBO sent to the user's tenant.
         """
-        cache = msal.SerializableTokenCache()
-        blob = self._store.load(user_key)
-        if blob:
-            try:
-                cache.deserialize(blob)
-            except ValueError:
-                log.warning("Discarding a token cache that is not valid JSON")
+        cache = self._load_cache(user_key)
         try:
-            app = msal.ConfidentialClientApplication(
-                self._client_id,
-                client_credential=self._client_secret,
-                authority=self._authority_for(tenant_id),
-                token_cache=cache,
-                http_client=self._http,
-                http_cache=self._http_cache,
-                instance_discovery=False,
-            )
+            app = self._msal_app(cache, tenant_id)
             result = _from_cache(app, scopes) or app.acquire_token_on_behalf_of(assertion, scopes)
         except (requests.RequestException, MsalServiceError, json.JSONDecodeError) as exc:
             # msal raises MsalServiceError for HTTP 5xx and lets network errors through.
@@ -176,18 +162,9 @@ class OnBehalfOfClient:
         """A Graph token for the user without their request: from the cache, or refreshed with the refresh token
         the last on-behalf-of exchange left there (msal's ``acquire_token_silent``). Raises SignInNeeded when the
         cache holds no account or Entra refuses the refresh."""
-        cache = msal.SerializableTokenCache()
-        blob = self._store.load(user_key)
-        if blob:
-            try:
-                cache.deserialize(blob)
-            except ValueError:
-                log.warning("Discarding a token cache that is not valid JSON")
+        cache = self._load_cache(user_key)
         try:
-            app = msal.ConfidentialClientApplication(
-                self._client_id, client_credential=self._client_secret, authority=self._authority_for(tenant_id),
-                token_cache=cache, http_client=self._http, http_cache=self._http_cache, instance_discovery=False,
-            )
+            app = self._msal_app(cache, tenant_id)
             accounts = app.get_accounts()
             # The "with error" variant keeps Entra's answer to a refused refresh (invalid_grant, ...).
             result = app.acquire_token_silent_with_error(scopes, account=accounts[0]) if accounts else None
@@ -203,6 +180,24 @@ class OnBehalfOfClient:
             raise
         except OboError as exc:
             raise SignInNeeded(exc.message, error=exc.error) from exc
+
+    def _load_cache(self, user_key: str) -> msal.SerializableTokenCache:
+        """The user's stored token cache (an empty one when it is missing or not valid JSON)."""
+        cache = msal.SerializableTokenCache()
+        blob = self._store.load(user_key)
+        if blob:
+            try:
+                cache.deserialize(blob)
+            except ValueError:
+                log.warning("Discarding a token cache that is not valid JSON")
+        return cache
+
+    def _msal_app(self, cache: msal.SerializableTokenCache,
+                  tenant_id: str | None) -> msal.ConfidentialClientApplication:
+        return msal.ConfidentialClientApplication(
+            self._client_id, client_credential=self._client_secret, authority=self._authority_for(tenant_id),
+            token_cache=cache, http_client=self._http, http_cache=self._http_cache, instance_discovery=False,
+        )
 
     def _authority_for(self, tenant_id: str | None) -> str:
         if tenant_id is None:
