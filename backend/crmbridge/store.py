@@ -1,9 +1,11 @@
 """Persistence: ORM rows to and from domain activities, and the queries the use cases need."""
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, null, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .auth.caller import Caller
@@ -11,6 +13,20 @@ from .domain.activity import Activity, Participant, Status
 from .domain.addresses import parse_address
 from .domain.classification import OrgDomains
 from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow, owner_key
+
+# Read-only answers (the taskpane's lookup) come as plain rows from Core selects of just these columns: no ORM
+# identity map, no relationship loading. SQLAlchemy caches each statement's compiled form by its structure.
+_ACTIVITY_COLUMNS = (
+    ActivityRow.id, ActivityRow.subject, ActivityRow.start_utc, ActivityRow.end_utc, ActivityRow.time_zone,
+    ActivityRow.is_all_day, ActivityRow.location, ActivityRow.internal_notes, ActivityRow.external_agenda,
+    ActivityRow.status, ActivityRow.organizer_email, ActivityRow.version, ActivityRow.external_source,
+    ActivityRow.external_id, ActivityRow.deleted_at,
+)
+_PARTICIPANTS = (select(ParticipantRow.email, ParticipantRow.display_name, ParticipantRow.type)
+                 .order_by(ParticipantRow.position))
+_LINKS = select(MeetingLinkRow.kind, MeetingLinkRow.state, MeetingLinkRow.graph_event_id, MeetingLinkRow.ews_item_id,
+                MeetingLinkRow.ical_uid, MeetingLinkRow.write_blocked, MeetingLinkRow.blocked_addresses,
+                MeetingLinkRow.blocked_at, MeetingLinkRow.updated_at)
 
 
 def to_domain(row: ActivityRow) -> Activity:
@@ -96,6 +112,69 @@ def load(session: Session, activity_id: int) -> ActivityRow | None:
     return session.get(ActivityRow, activity_id, options=_WITH_CHILDREN)
 
 
+@dataclass(frozen=True)
+class LinkView:
+    """A meeting link as the API shows it (the read-only twin of MeetingLinkRow's shown fields)."""
+
+    kind: str
+    state: str
+    graph_event_id: str | None
+    ews_item_id: str | None
+    ical_uid: str | None
+    write_blocked: str | None
+    blocked_addresses: str | None
+    blocked_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def write_block(self) -> "LinkView | None":
+        return self if self.write_blocked else None
+
+    @property
+    def blocked_outsiders(self) -> list[str]:
+        return json.loads(self.blocked_addresses) if self.blocked_addresses else []
+
+
+@dataclass(frozen=True)
+class Found:
+    """What find_for_lookup read: the activity, whether the CRM deleted it, the kind of the link whose id matched
+    (None when found by activity id) and its links by kind."""
+
+    activity: Activity
+    deleted: bool
+    matched_kind: str | None
+    links: dict[str, LinkView]
+
+
+def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None = None,
+                    item_id: str | None = None, rest_id: str | None = None,
+                    ical_uid: str | None = None) -> Found | None:
+    """As find_link when given an Outlook id, else as find_own by ``activity_id``: the activity with its
+    participants and links, read only, in three plain selects. None when not found (another organizer's looks
+    like a missing one); an activity the CRM deleted is found, marked ``deleted``."""
+    condition = _link_condition(item_id, rest_id, ical_uid)
+    if condition is not None:
+        statement = (select(*_ACTIVITY_COLUMNS, MeetingLinkRow.kind).select_from(MeetingLinkRow).join(ActivityRow)
+                     .where(condition, visible_to(caller)).limit(1))
+    elif activity_id is not None and 1 <= activity_id <= MAX_ID:
+        statement = select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == activity_id, visible_to(caller))
+    else:
+        return None
+    row = session.execute(statement).first()
+    if row is None:
+        return None
+    participants = session.execute(_PARTICIPANTS.where(ParticipantRow.activity_id == row.id)).all()
+    links = session.execute(_LINKS.where(MeetingLinkRow.activity_id == row.id)).all()
+    activity = Activity(
+        id=row.id, subject=row.subject, start=row.start_utc, end=row.end_utc, time_zone=row.time_zone,
+        is_all_day=row.is_all_day, location=row.location, internal_notes=row.internal_notes,
+        external_agenda=row.external_agenda, status=Status(row.status), organizer_email=row.organizer_email,
+        participants=tuple(Participant(*p) for p in participants), version=row.version,
+        external_source=row.external_source, external_id=row.external_id,
+    )
+    return Found(activity, row.deleted_at is not None, row[-1], {link.kind: LinkView(*link) for link in links})
+
+
 def list_own(session: Session, caller: Caller, start: datetime | None, end: datetime | None,
              page: int, page_size: int) -> tuple[list[ActivityRow], int]:
     conditions = [visible_to(caller), ActivityRow.deleted_at.is_(None)]
@@ -125,20 +204,25 @@ def find_link(session: Session, caller: Caller, *, item_id: str | None = None, r
               ical_uid: str | None = None) -> MeetingLinkRow | None:
     """The link holding that Outlook id among the caller's activities; another organizer's is not found, exactly
     as an id no one linked."""
-    if item_id:
-        condition = or_(MeetingLinkRow.ews_item_id == item_id,
-                        MeetingLinkRow.graph_event_id.in_({item_id, ews_to_rest(item_id)}))
-    elif rest_id:
-        # A link whose immutable id was learnt keeps the Office.js id in its EWS form (graph.linking.learn_ids).
-        condition = or_(MeetingLinkRow.graph_event_id == rest_id, MeetingLinkRow.ews_item_id == rest_to_ews(rest_id))
-    elif ical_uid:
-        condition = MeetingLinkRow.ical_uid == ical_uid
-    else:
+    condition = _link_condition(item_id, rest_id, ical_uid)
+    if condition is None:
         return None
     # The link's activity with its participants and links comes in the same query: the lookup needs them next.
     statement = (select(MeetingLinkRow).join(ActivityRow).where(condition, visible_to(caller)).limit(1)
                  .options(joinedload(MeetingLinkRow.activity).options(*_WITH_CHILDREN)))
     return session.scalars(statement).unique().first()
+
+
+def _link_condition(item_id: str | None, rest_id: str | None, ical_uid: str | None):
+    if item_id:
+        return or_(MeetingLinkRow.ews_item_id == item_id,
+                   MeetingLinkRow.graph_event_id.in_({item_id, ews_to_rest(item_id)}))
+    if rest_id:
+        # A link whose immutable id was learnt keeps the Office.js id in its EWS form (graph.linking.learn_ids).
+        return or_(MeetingLinkRow.graph_event_id == rest_id, MeetingLinkRow.ews_item_id == rest_to_ews(rest_id))
+    if ical_uid:
+        return MeetingLinkRow.ical_uid == ical_uid
+    return None
 
 
 def links_holding(session: Session, ids: dict[str, str], owner: str | None = None) -> list[MeetingLinkRow]:
