@@ -4,8 +4,9 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, func, null, or_, select
+from sqlalchemy import and_, bindparam, func, null, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .auth.caller import Caller
@@ -15,7 +16,8 @@ from .domain.classification import OrgDomains
 from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow, owner_key
 
 # Read-only answers (the taskpane's lookup) come as plain rows from Core selects of just these columns: no ORM
-# identity map, no relationship loading. SQLAlchemy caches each statement's compiled form by its structure.
+# identity map, no relationship loading; each statement is built once, with bound parameters, and SQLAlchemy keeps
+# its compiled form.
 _ACTIVITY_COLUMNS = (
     ActivityRow.id, ActivityRow.subject, ActivityRow.start_utc, ActivityRow.end_utc, ActivityRow.time_zone,
     ActivityRow.is_all_day, ActivityRow.location, ActivityRow.internal_notes, ActivityRow.external_agenda,
@@ -23,10 +25,11 @@ _ACTIVITY_COLUMNS = (
     ActivityRow.external_id, ActivityRow.deleted_at,
 )
 _PARTICIPANTS = (select(ParticipantRow.email, ParticipantRow.display_name, ParticipantRow.type)
-                 .order_by(ParticipantRow.position))
+                 .where(ParticipantRow.activity_id == bindparam("id")).order_by(ParticipantRow.position))
 _LINKS = select(MeetingLinkRow.kind, MeetingLinkRow.state, MeetingLinkRow.graph_event_id, MeetingLinkRow.ews_item_id,
                 MeetingLinkRow.ical_uid, MeetingLinkRow.write_blocked, MeetingLinkRow.blocked_addresses,
-                MeetingLinkRow.blocked_at, MeetingLinkRow.updated_at)
+                MeetingLinkRow.blocked_at, MeetingLinkRow.updated_at
+                ).where(MeetingLinkRow.activity_id == bindparam("id"))
 
 
 def to_domain(row: ActivityRow) -> Activity:
@@ -152,19 +155,23 @@ def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None
     """As find_link when given an Outlook id, else as find_own by ``activity_id``: the activity with its
     participants and links, read only, in three plain selects. None when not found (another organizer's looks
     like a missing one); an activity the CRM deleted is found, marked ``deleted``."""
-    condition = _link_condition(item_id, rest_id, ical_uid)
-    if condition is not None:
-        statement = (select(*_ACTIVITY_COLUMNS, MeetingLinkRow.kind).select_from(MeetingLinkRow).join(ActivityRow)
-                     .where(condition, visible_to(caller)).limit(1))
+    if item_id:
+        by, values = "item", {"ews_id": item_id, "rest_ids": sorted({item_id, ews_to_rest(item_id)})}
+    elif rest_id:
+        by, values = "rest", {"rest_id": rest_id, "ews_id": rest_to_ews(rest_id)}
+    elif ical_uid:
+        by, values = "ical", {"ical_uid": ical_uid}
     elif activity_id is not None and 1 <= activity_id <= MAX_ID:
-        statement = select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == activity_id, visible_to(caller))
+        by, values = "id", {"activity_id": activity_id}
     else:
         return None
-    row = session.execute(statement).first()
+    shape, seen_by = _visibility(caller)
+    connection = session.connection()  # the session's transaction, without the ORM's execution layer
+    row = connection.execute(_lookup_statement(by, shape), {**values, **seen_by}).first()
     if row is None:
         return None
-    participants = session.execute(_PARTICIPANTS.where(ParticipantRow.activity_id == row.id)).all()
-    links = session.execute(_LINKS.where(MeetingLinkRow.activity_id == row.id)).all()
+    participants = connection.execute(_PARTICIPANTS, {"id": row.id}).all()
+    links = connection.execute(_LINKS, {"id": row.id}).all()
     activity = Activity(
         id=row.id, subject=row.subject, start=row.start_utc, end=row.end_utc, time_zone=row.time_zone,
         is_all_day=row.is_all_day, location=row.location, internal_notes=row.internal_notes,
@@ -173,6 +180,40 @@ def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None
         external_source=row.external_source, external_id=row.external_id,
     )
     return Found(activity, row.deleted_at is not None, row[-1], {link.kind: LinkView(*link) for link in links})
+
+
+def _visibility(caller: Caller) -> tuple[str, dict]:
+    """visible_to's shape for this caller and the values it compares with."""
+    if not caller.is_user:
+        return "tenant", {"tenant_id": caller.tenant_id}
+    values = {"tenant_id": caller.tenant_id, "organizer_key": organizer_key(caller.email)}
+    if caller.object_id is None:
+        return "address", values
+    return "object-id", {**values, "object_id": caller.object_id}
+
+
+@cache
+def _lookup_statement(by: str, shape: str):
+    """The first select of find_for_lookup, built once per kind of id and of caller, with bound parameters."""
+    tenant = ActivityRow.tenant_id == bindparam("tenant_id")
+    by_address = ActivityRow.organizer_key == bindparam("organizer_key")
+    visible = {
+        "tenant": tenant,
+        "address": and_(tenant, by_address),
+        "object-id": and_(tenant, or_(ActivityRow.organizer_oid == bindparam("object_id"),
+                                      and_(ActivityRow.organizer_oid.is_(None), by_address))),
+    }[shape]
+    if by == "id":
+        return select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == bindparam("activity_id"), visible)
+    condition = {
+        "item": lambda: or_(MeetingLinkRow.ews_item_id == bindparam("ews_id"),
+                            MeetingLinkRow.graph_event_id.in_(bindparam("rest_ids", expanding=True))),
+        "rest": lambda: or_(MeetingLinkRow.graph_event_id == bindparam("rest_id"),
+                            MeetingLinkRow.ews_item_id == bindparam("ews_id")),
+        "ical": lambda: MeetingLinkRow.ical_uid == bindparam("ical_uid"),
+    }[by]()
+    return (select(*_ACTIVITY_COLUMNS, MeetingLinkRow.kind).select_from(MeetingLinkRow).join(ActivityRow)
+            .where(condition, visible).limit(1))
 
 
 def list_own(session: Session, caller: Caller, start: datetime | None, end: datetime | None,

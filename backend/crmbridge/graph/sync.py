@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from tzlocal.windows_tz import tz_win
 
@@ -661,19 +661,21 @@ def _room_answers(internal: str | None, external_snapshot: str | None) -> list[d
     return answers
 
 
+_PANE_STATE = (
+    select(InternalMeetingSyncRow.synced_at, InternalMeetingSyncRow.field_hashes, InternalMeetingSyncRow.notes_held,
+           InternalMeetingSyncRow.room_responses, ExternalMeetingCheckRow.snapshot,
+           exists().where(SyncJobRow.activity_id == ActivityRow.id, SyncJobRow.done.is_(False),
+                          SyncJobRow.next_attempt_at > bindparam("now"),
+                          SyncJobRow.last_error.startswith(SIGN_IN_NEEDED)))
+    .select_from(ActivityRow)
+    .outerjoin(InternalMeetingSyncRow, InternalMeetingSyncRow.activity_id == ActivityRow.id)
+    .outerjoin(ExternalMeetingCheckRow, ExternalMeetingCheckRow.activity_id == ActivityRow.id)
+    .where(ActivityRow.id == bindparam("id"))
+)
+
+
 def pane_state(session: Session, activity: Activity) -> tuple[dict | None, list[dict], bool]:
     """``notes_in_meeting``, ``room_answers`` and ``waiting_for_sign_in`` of one activity, read in one select."""
-    waiting = exists().where(
-        SyncJobRow.activity_id == ActivityRow.id, SyncJobRow.done.is_(False), SyncJobRow.next_attempt_at > now(),
-        SyncJobRow.last_error.startswith(SIGN_IN_NEEDED))
-    row = session.execute(
-        select(InternalMeetingSyncRow.synced_at, InternalMeetingSyncRow.field_hashes,
-               InternalMeetingSyncRow.notes_held, InternalMeetingSyncRow.room_responses,
-               ExternalMeetingCheckRow.snapshot, waiting)
-        .select_from(ActivityRow)
-        .outerjoin(InternalMeetingSyncRow, InternalMeetingSyncRow.activity_id == ActivityRow.id)
-        .outerjoin(ExternalMeetingCheckRow, ExternalMeetingCheckRow.activity_id == ActivityRow.id)
-        .where(ActivityRow.id == activity.id)
-    ).one()
+    row = session.connection().execute(_PANE_STATE, {"id": activity.id, "now": now()}).one()
     synced_at, hashes, held, internal_rooms, snapshot, waits = row
     return (_notes_answer(activity, synced_at, hashes, held), _room_answers(internal_rooms, snapshot), bool(waits))
