@@ -144,6 +144,10 @@ class MeetingLinkRow(Base):
         Index("ix_meeting_links_owner_graph_event_id", "owner_key", "graph_event_id", unique=True),
         Index("ix_meeting_links_owner_ews_item_id", "owner_key", "ews_item_id", unique=True),
         Index("ix_meeting_links_owner_ical_uid", "owner_key", "ical_uid", unique=True),
+        # The lookup finds a link by an Outlook id alone, among every link the caller may see (0016).
+        Index("ix_meeting_links_graph_event_id", "graph_event_id"),
+        Index("ix_meeting_links_ews_item_id", "ews_item_id"),
+        Index("ix_meeting_links_ical_uid", "ical_uid"),
     )
 
 

@@ -78,7 +78,8 @@ def _add_headers(response: Response) -> Response:
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     if request.is_secure and _hostname() not in NO_HSTS_HOSTS:
         headers["Strict-Transport-Security"] = HSTS
-    if request.path.startswith("/taskpane/"):
+    # A policy governs a document only: scripts, styles and images it loads carry none (bytes on every file).
+    if response.mimetype == "text/html" and request.path.startswith("/taskpane/"):
         headers["Content-Security-Policy"] = TASKPANE_CSP
     elif response.mimetype == "application/json":
         headers["Content-Security-Policy"] = API_CSP

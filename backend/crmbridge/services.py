@@ -43,8 +43,8 @@ class LookupView:
     etag: str
     meeting: str | None
     state: str
-    external_meeting: MeetingLinkRow | None
-    internal_meeting: MeetingLinkRow | None
+    external_meeting: store.LinkView | None
+    internal_meeting: store.LinkView | None
     drift: Drift | None
     can_prepare_appointment: bool = False
     internal_notes: dict | None = None
@@ -344,25 +344,29 @@ def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> Lo
 
 
 def _lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
-    link = store.find_link(session, caller, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
-                           ical_uid=query.get("ical_uid"))
-    if link is not None:
-        row = _row(session, caller, link.activity_id)
-        meeting = link.kind
+    # Read only, in plain selects (store.find_for_lookup): this is the call every opening of the taskpane makes.
+    found = store.find_for_lookup(session, caller, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
+                                  ical_uid=query.get("ical_uid"))
+    if found is not None:
+        meeting = found.matched_kind
     elif "activity_id" in query:
-        row = _row(session, caller, query["activity_id"])
+        _require_integration(caller)
+        found = store.find_for_lookup(session, caller, activity_id=query["activity_id"])
         meeting = query.get("meeting_kind")
+        if found is None:
+            raise NotFound(f"No activity {query['activity_id']} among yours.")
     else:
         raise NotFound("This Outlook meeting is not linked to any of your activities.")
-    activity = store.to_domain(row)
-    links = {link.kind: link for link in row.links}
-    external = links.get("external")
+    _require_integration(caller)
+    activity = found.activity
+    if found.deleted:
+        raise NotFound(f"No activity {activity.id} among yours.")
+    external = found.links.get("external")
     drift = None
     if query.get("snapshot") is not None and meeting != "internal":
         drift = compute_drift(activity, read_graph_event(query["snapshot"]), org)
     state = external_state(activity, org, external.state if external else None, drift)
+    notes, rooms, waiting = sync.pane_state(session, activity)
     return LookupView(replace(view(activity, org), external_state=state.value), etag_for(activity.version), meeting,
-                      state.value, external, links.get("internal"), drift,
-                      internal_notes=sync.notes_in_meeting(session, activity),
-                      rooms=tuple(sync.room_answers(session, activity.id)),
-                      waiting_for_sign_in=sync.waiting_for_sign_in(session, activity.id))
+                      state.value, external, found.links.get("internal"), drift, internal_notes=notes,
+                      rooms=tuple(rooms), waiting_for_sign_in=waiting)

@@ -1,9 +1,12 @@
 """Persistence: ORM rows to and from domain activities, and the queries the use cases need."""
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, null, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .auth.caller import Caller
@@ -11,6 +14,22 @@ from .domain.activity import Activity, Participant, Status
 from .domain.addresses import parse_address
 from .domain.classification import OrgDomains
 from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow, owner_key
+
+# Read-only answers (the taskpane's lookup) come as plain rows from Core selects of just these columns: no ORM
+# identity map, no relationship loading; each statement is built once, with bound parameters, and SQLAlchemy keeps
+# its compiled form.
+_ACTIVITY_COLUMNS = (
+    ActivityRow.id, ActivityRow.subject, ActivityRow.start_utc, ActivityRow.end_utc, ActivityRow.time_zone,
+    ActivityRow.is_all_day, ActivityRow.location, ActivityRow.internal_notes, ActivityRow.external_agenda,
+    ActivityRow.status, ActivityRow.organizer_email, ActivityRow.version, ActivityRow.external_source,
+    ActivityRow.external_id, ActivityRow.deleted_at,
+)
+_PARTICIPANTS = (select(ParticipantRow.email, ParticipantRow.display_name, ParticipantRow.type)
+                 .where(ParticipantRow.activity_id == bindparam("id")).order_by(ParticipantRow.position))
+_LINKS = select(MeetingLinkRow.kind, MeetingLinkRow.state, MeetingLinkRow.graph_event_id, MeetingLinkRow.ews_item_id,
+                MeetingLinkRow.ical_uid, MeetingLinkRow.write_blocked, MeetingLinkRow.blocked_addresses,
+                MeetingLinkRow.blocked_at, MeetingLinkRow.updated_at
+                ).where(MeetingLinkRow.activity_id == bindparam("id"))
 
 
 def to_domain(row: ActivityRow) -> Activity:
@@ -96,6 +115,107 @@ def load(session: Session, activity_id: int) -> ActivityRow | None:
     return session.get(ActivityRow, activity_id, options=_WITH_CHILDREN)
 
 
+@dataclass(frozen=True)
+class LinkView:
+    """A meeting link as the API shows it (the read-only twin of MeetingLinkRow's shown fields)."""
+
+    kind: str
+    state: str
+    graph_event_id: str | None
+    ews_item_id: str | None
+    ical_uid: str | None
+    write_blocked: str | None
+    blocked_addresses: str | None
+    blocked_at: datetime | None
+    updated_at: datetime
+
+    @property
+    def write_block(self) -> "LinkView | None":
+        return self if self.write_blocked else None
+
+    @property
+    def blocked_outsiders(self) -> list[str]:
+        return json.loads(self.blocked_addresses) if self.blocked_addresses else []
+
+
+@dataclass(frozen=True)
+class Found:
+    """What find_for_lookup read: the activity, whether the CRM deleted it, the kind of the link whose id matched
+    (None when found by activity id) and its links by kind."""
+
+    activity: Activity
+    deleted: bool
+    matched_kind: str | None
+    links: dict[str, LinkView]
+
+
+def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None = None,
+                    item_id: str | None = None, rest_id: str | None = None,
+                    ical_uid: str | None = None) -> Found | None:
+    """As find_link when given an Outlook id, else as find_own by ``activity_id``: the activity with its
+    participants and links, read only, in three plain selects. None when not found (another organizer's looks
+    like a missing one); an activity the CRM deleted is found, marked ``deleted``."""
+    if item_id:
+        by, values = "item", {"ews_id": item_id, "rest_ids": sorted({item_id, ews_to_rest(item_id)})}
+    elif rest_id:
+        by, values = "rest", {"rest_id": rest_id, "ews_id": rest_to_ews(rest_id)}
+    elif ical_uid:
+        by, values = "ical", {"ical_uid": ical_uid}
+    elif activity_id is not None and 1 <= activity_id <= MAX_ID:
+        by, values = "id", {"activity_id": activity_id}
+    else:
+        return None
+    shape, seen_by = _visibility(caller)
+    connection = session.connection()  # the session's transaction, without the ORM's execution layer
+    row = connection.execute(_lookup_statement(by, shape), {**values, **seen_by}).first()
+    if row is None:
+        return None
+    participants = connection.execute(_PARTICIPANTS, {"id": row.id}).all()
+    links = connection.execute(_LINKS, {"id": row.id}).all()
+    activity = Activity(
+        id=row.id, subject=row.subject, start=row.start_utc, end=row.end_utc, time_zone=row.time_zone,
+        is_all_day=row.is_all_day, location=row.location, internal_notes=row.internal_notes,
+        external_agenda=row.external_agenda, status=Status(row.status), organizer_email=row.organizer_email,
+        participants=tuple(Participant(*p) for p in participants), version=row.version,
+        external_source=row.external_source, external_id=row.external_id,
+    )
+    return Found(activity, row.deleted_at is not None, row[-1], {link.kind: LinkView(*link) for link in links})
+
+
+def _visibility(caller: Caller) -> tuple[str, dict]:
+    """visible_to's shape for this caller and the values it compares with."""
+    if not caller.is_user:
+        return "tenant", {"tenant_id": caller.tenant_id}
+    values = {"tenant_id": caller.tenant_id, "organizer_key": organizer_key(caller.email)}
+    if caller.object_id is None:
+        return "address", values
+    return "object-id", {**values, "object_id": caller.object_id}
+
+
+@cache
+def _lookup_statement(by: str, shape: str):
+    """The first select of find_for_lookup, built once per kind of id and of caller, with bound parameters."""
+    tenant = ActivityRow.tenant_id == bindparam("tenant_id")
+    by_address = ActivityRow.organizer_key == bindparam("organizer_key")
+    visible = {
+        "tenant": tenant,
+        "address": and_(tenant, by_address),
+        "object-id": and_(tenant, or_(ActivityRow.organizer_oid == bindparam("object_id"),
+                                      and_(ActivityRow.organizer_oid.is_(None), by_address))),
+    }[shape]
+    if by == "id":
+        return select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == bindparam("activity_id"), visible)
+    condition = {
+        "item": lambda: or_(MeetingLinkRow.ews_item_id == bindparam("ews_id"),
+                            MeetingLinkRow.graph_event_id.in_(bindparam("rest_ids", expanding=True))),
+        "rest": lambda: or_(MeetingLinkRow.graph_event_id == bindparam("rest_id"),
+                            MeetingLinkRow.ews_item_id == bindparam("ews_id")),
+        "ical": lambda: MeetingLinkRow.ical_uid == bindparam("ical_uid"),
+    }[by]()
+    return (select(*_ACTIVITY_COLUMNS, MeetingLinkRow.kind).select_from(MeetingLinkRow).join(ActivityRow)
+            .where(condition, visible).limit(1))
+
+
 def list_own(session: Session, caller: Caller, start: datetime | None, end: datetime | None,
              page: int, page_size: int) -> tuple[list[ActivityRow], int]:
     conditions = [visible_to(caller), ActivityRow.deleted_at.is_(None)]
@@ -125,20 +245,25 @@ def find_link(session: Session, caller: Caller, *, item_id: str | None = None, r
               ical_uid: str | None = None) -> MeetingLinkRow | None:
     """The link holding that Outlook id among the caller's activities; another organizer's is not found, exactly
     as an id no one linked."""
-    if item_id:
-        condition = or_(MeetingLinkRow.ews_item_id == item_id,
-                        MeetingLinkRow.graph_event_id.in_({item_id, ews_to_rest(item_id)}))
-    elif rest_id:
-        # A link whose immutable id was learnt keeps the Office.js id in its EWS form (graph.linking.learn_ids).
-        condition = or_(MeetingLinkRow.graph_event_id == rest_id, MeetingLinkRow.ews_item_id == rest_to_ews(rest_id))
-    elif ical_uid:
-        condition = MeetingLinkRow.ical_uid == ical_uid
-    else:
+    condition = _link_condition(item_id, rest_id, ical_uid)
+    if condition is None:
         return None
     # The link's activity with its participants and links comes in the same query: the lookup needs them next.
     statement = (select(MeetingLinkRow).join(ActivityRow).where(condition, visible_to(caller)).limit(1)
                  .options(joinedload(MeetingLinkRow.activity).options(*_WITH_CHILDREN)))
     return session.scalars(statement).unique().first()
+
+
+def _link_condition(item_id: str | None, rest_id: str | None, ical_uid: str | None):
+    if item_id:
+        return or_(MeetingLinkRow.ews_item_id == item_id,
+                   MeetingLinkRow.graph_event_id.in_({item_id, ews_to_rest(item_id)}))
+    if rest_id:
+        # A link whose immutable id was learnt keeps the Office.js id in its EWS form (graph.linking.learn_ids).
+        return or_(MeetingLinkRow.graph_event_id == rest_id, MeetingLinkRow.ews_item_id == rest_to_ews(rest_id))
+    if ical_uid:
+        return MeetingLinkRow.ical_uid == ical_uid
+    return None
 
 
 def links_holding(session: Session, ids: dict[str, str], owner: str | None = None) -> list[MeetingLinkRow]:

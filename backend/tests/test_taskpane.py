@@ -72,6 +72,23 @@ def test_content_hashed_files_are_cached_for_a_year_as_immutable(static_client):
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
+@pytest.mark.parametrize("path", ["/taskpane/static/main-ABCDEFGH.js", "/taskpane/assets/icon-16.png"])
+def test_files_the_page_loads_carry_no_content_security_policy_but_keep_nosniff(static_client, path):
+    # A policy governs the document that loads them; on a script or an image it is only bytes on every open.
+    response, _ = get(static_client, path, **{"Accept-Encoding": "br"})
+    assert response.status_code == 200
+    assert "Content-Security-Policy" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    if path.endswith(".js"):
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.mark.parametrize("path", ["/taskpane/taskpane.html", "/taskpane/"])
+def test_the_page_itself_carries_the_content_security_policy(static_client, path):
+    response, _ = get(static_client, path, **{"Accept-Encoding": "br"})
+    assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+
+
 @pytest.mark.parametrize("path", ["/taskpane/taskpane.html", "/taskpane/", "/taskpane/assets/icon-16.png"])
 def test_stable_names_are_revalidated_with_their_etag(static_client, path):
     first, _ = get(static_client, path, **{"Accept-Encoding": "br, gzip"})

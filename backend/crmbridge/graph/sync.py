@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from tzlocal.windows_tz import tz_win
 
@@ -631,22 +631,53 @@ def notes_in_meeting(session: Session, activity: Activity) -> dict | None:
     ``online-meeting`` or ``notes-only-off`` (held back on purpose) or ``waiting`` (coalescing, or not yet
     written); None when the backend has not synced an internal meeting."""
     state = session.get(InternalMeetingSyncRow, activity.id)
-    if state is None or state.synced_at is None:
+    if state is None:
         return None
-    written = json.loads(state.field_hashes or "{}").get("body")
+    return _notes_answer(activity, state.synced_at, state.field_hashes, state.notes_held)
+
+
+def _notes_answer(activity: Activity, synced_at: datetime | None, hashes: str | None,
+                  held: str | None) -> dict | None:
+    if synced_at is None:
+        return None
+    written = json.loads(hashes or "{}").get("body")
     if written == field_hashes({"body": notes_body(activity)})["body"]:
         return {"in_meeting": True, "reason": None}
-    return {"in_meeting": False, "reason": state.notes_held or "waiting"}
+    return {"in_meeting": False, "reason": held or "waiting"}
 
 
 def room_answers(session: Session, activity_id: int) -> list[dict]:
     """Each booked room's answer, from the meeting that books it: ``{"email", "response", "meeting"}``."""
-    answers = []
     state = session.get(InternalMeetingSyncRow, activity_id)
-    for email, response in sorted(json.loads((state.room_responses if state else None) or "{}").items()):
-        answers.append({"email": email, "response": response, "meeting": "internal"})
     check = session.get(ExternalMeetingCheckRow, activity_id)
-    if check is not None and check.snapshot:
-        for email, response in sorted(room_responses(json.loads(check.snapshot)).items()):
+    return _room_answers(state.room_responses if state else None, check.snapshot if check else None)
+
+
+def _room_answers(internal: str | None, external_snapshot: str | None) -> list[dict]:
+    answers = []
+    for email, response in sorted(json.loads(internal or "{}").items()):
+        answers.append({"email": email, "response": response, "meeting": "internal"})
+    if external_snapshot:
+        for email, response in sorted(room_responses(json.loads(external_snapshot)).items()):
             answers.append({"email": email, "response": response, "meeting": "external"})
     return answers
+
+
+_PANE_STATE = (
+    select(InternalMeetingSyncRow.synced_at, InternalMeetingSyncRow.field_hashes, InternalMeetingSyncRow.notes_held,
+           InternalMeetingSyncRow.room_responses, ExternalMeetingCheckRow.snapshot,
+           exists().where(SyncJobRow.activity_id == ActivityRow.id, SyncJobRow.done.is_(False),
+                          SyncJobRow.next_attempt_at > bindparam("now"),
+                          SyncJobRow.last_error.startswith(SIGN_IN_NEEDED)))
+    .select_from(ActivityRow)
+    .outerjoin(InternalMeetingSyncRow, InternalMeetingSyncRow.activity_id == ActivityRow.id)
+    .outerjoin(ExternalMeetingCheckRow, ExternalMeetingCheckRow.activity_id == ActivityRow.id)
+    .where(ActivityRow.id == bindparam("id"))
+)
+
+
+def pane_state(session: Session, activity: Activity) -> tuple[dict | None, list[dict], bool]:
+    """``notes_in_meeting``, ``room_answers`` and ``waiting_for_sign_in`` of one activity, read in one select."""
+    row = session.connection().execute(_PANE_STATE, {"id": activity.id, "now": now()}).one()
+    synced_at, hashes, held, internal_rooms, snapshot, waits = row
+    return (_notes_answer(activity, synced_at, hashes, held), _room_answers(internal_rooms, snapshot), bool(waits))
