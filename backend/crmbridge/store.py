@@ -186,7 +186,7 @@ def _visibility(caller: Caller) -> tuple[str, dict]:
     """visible_to's shape for this caller and the values it compares with."""
     if not caller.is_user:
         return "tenant", {"tenant_id": caller.tenant_id}
-    values = {"tenant_id": caller.tenant_id, "organizer_key": organizer_key(caller.email)}
+    values = {"tenant_id": caller.tenant_id, "organizer_keys": sorted(caller.address_keys)}
     if caller.object_id is None:
         return "address", values
     return "object-id", {**values, "object_id": caller.object_id}
@@ -196,7 +196,7 @@ def _visibility(caller: Caller) -> tuple[str, dict]:
 def _lookup_statement(by: str, shape: str):
     """The first select of find_for_lookup, built once per kind of id and of caller, with bound parameters."""
     tenant = ActivityRow.tenant_id == bindparam("tenant_id")
-    by_address = ActivityRow.organizer_key == bindparam("organizer_key")
+    by_address = ActivityRow.organizer_key.in_(bindparam("organizer_keys", expanding=True))  # any of their addresses
     visible = {
         "tenant": tenant,
         "address": and_(tenant, by_address),

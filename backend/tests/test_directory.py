@@ -105,6 +105,21 @@ def test_an_alias_among_the_proxy_addresses_finds_the_activity(app, client, micr
     assert anna(client).get(f"/api/activities/{aid}").status_code == 200
 
 
+@pytest.mark.parametrize("organizer", ["anna@contoso.com", "Anna.B@contoso.com"], ids=["primary", "alias"])
+def test_the_pane_finds_an_activity_pushed_under_the_primary_address_or_an_alias_by_id_and_by_outlook_id(
+        app, client, microsoft, organizer):
+    graph_in(app, "application")
+    microsoft.get(f"{BASE}/users/{OID}{SELECT}", json=directory_user())
+    aid = pushed_by_crm(client, organizer)
+    user = anna(client)
+    assert user.post(f"/api/activities/{aid}/links", json={"state": "sent", "iCalUId": "UID-1"}).status_code == 201
+
+    assert user.get("/api/lookup", query_string={"activityId": aid}).json["activity"]["id"] == aid
+    assert user.get("/api/lookup", query_string={"iCalUId": "UID-1"}).json["activity"]["id"] == aid
+    someone_else = anna(client, upn="bo@contoso.com", oid="00000000-0000-0000-0000-0000000000b0")
+    assert someone_else.get("/api/lookup", query_string={"iCalUId": "UID-1"}).status_code == 404
+
+
 def test_what_the_user_creates_is_organized_under_the_primary_smtp_address(app, client, microsoft):
     graph_in(app, "application")
     microsoft.get(f"{BASE}/users/{OID}{SELECT}", json=directory_user())
