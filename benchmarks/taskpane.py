@@ -88,6 +88,9 @@ def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -
     rendered = page.evaluate("window.__renderedAt")
     own = [t for t in wire.of(origin) if not t.url.endswith("/config.json")]
     code = [t for t in own if t.url.endswith((".js", ".css"))]
+    if os.environ.get("PANE_BENCH_FILES"):  # each transfer, for finding where bytes go
+        for t in own:
+            print(f"  {t.bytes:>8} {t.encoding or '-':>5} {t.url.rsplit('/', 1)[-1]}", file=sys.stderr)
     result = {
         "bytes": sum(t.bytes for t in own),
         "code_bytes": sum(t.bytes for t in code),
@@ -165,9 +168,11 @@ def site_sizes(site: Path) -> dict:
 
     manifest = site / "build.json"
     if not manifest.exists():
-        return {"start": sum(served(f"static/{p.name}") for p in (site / "static").glob("*.*s")), "lazy": 0}
+        return {"start": sum(served(f"static/{p.name}") for p in (site / "static").glob("*.*s")), "lazy": 0,
+                "start_js": 0}
     page = json.loads(manifest.read_text())["taskpane.html"]
-    return {"start": sum(map(served, page["start"])), "lazy": sum(map(served, page["lazy"]))}
+    return {"start": sum(map(served, page["start"])), "lazy": sum(map(served, page["lazy"])),
+            "start_js": sum(served(name) for name in page["start"] if name.endswith(".js"))}
 
 
 def report(results: dict, sizes: dict, rounds: int) -> None:
@@ -190,7 +195,8 @@ def report(results: dict, sizes: dict, rounds: int) -> None:
                 print(f"{label + ', ' + what:34}{base:>10.0f}{unit:>2}{new:>10.0f}{unit:>2}{ratio:>10}")
             base, new = fastest("baseline", throttle, visit), fastest("new", throttle, visit)
             print(f"{label + ', to activity (min)':34}{base:>10.0f}ms{new:>10.0f}ms{new / base:>9.2f}x")
-    print(f"\nnew build: the app's own JS+CSS (loaded at start) {sizes['new']['start']} B brotli, MSAL.js (loaded "
+    print(f"\nnew build: the app's own JS+CSS (loaded at start) {sizes['new']['start']} B brotli, of which JS "
+          f"{sizes['new']['start_js']} B; MSAL.js (loaded "
           f"lazily) {sizes['new']['lazy']} B brotli; baseline: {sizes['baseline']['start']} B (main.js with MSAL.js "
           "inside, and the CSS), uncompressed.")
     warm_files = median("new", 1, "warm", "code_requests")

@@ -89,7 +89,15 @@ def static_file(filename: str = "taskpane.html"):
         response.headers["Content-Encoding"] = encoding
     if varies:
         response.vary.add("Accept-Encoding")
-    response.headers["Cache-Control"] = IMMUTABLE if HASHED.search(path.name) else REVALIDATE
+    if HASHED.search(path.name):
+        # Never asked for again (immutable for a year, a new build has new names): validators would be bytes on the
+        # wire of every cold open for nothing, and the file's name is no download name.
+        response.headers["Cache-Control"] = IMMUTABLE
+        for header in ("ETag", "Last-Modified", "Content-Disposition", "Accept-Ranges"):
+            response.headers.pop(header, None)
+    else:
+        response.headers["Cache-Control"] = REVALIDATE
+        response.headers.pop("Content-Disposition", None)
     return response
 
 

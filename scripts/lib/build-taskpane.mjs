@@ -54,7 +54,7 @@ const result = await esbuild.build({
   platform: "browser",
   minify: true,
   charset: "utf8",
-  legalComments: "eof",
+  legalComments: "linked", // licences in a .LEGAL.txt beside each file, named by a comment: not downloaded
   outdir: path.join(outdir, "static"),
   entryNames: unsplit ? "[name]" : "[name]-[hash]",
   chunkNames: "[name]-[hash]",
@@ -82,8 +82,12 @@ function staticImports(file, seen = new Set()) {
 
 // Preloaded too: what the entry imports dynamically (MSAL.js), so its download and compilation run beside the
 // app's start instead of after the sign-in configuration has come; the entry still runs without waiting for it.
+// Not a language's strings (i18n-da.js): only a pane in that language loads them, so none preloads them.
+const LANGUAGE_TABLE = /(^|\/)i18n-[a-z]{2}-/;
+
 function dynamicImports(file) {
-  const direct = (outputs[file]?.imports ?? []).filter((imported) => imported.kind === "dynamic-import");
+  const direct = (outputs[file]?.imports ?? [])
+    .filter((imported) => imported.kind === "dynamic-import" && !LANGUAGE_TABLE.test(imported.path));
   return direct.flatMap((imported) => [imported.path, ...staticImports(imported.path)]);
 }
 
@@ -122,7 +126,7 @@ await esbuild.build({
   platform: "browser",
   minify: true,
   charset: "utf8",
-  legalComments: "eof",
+  legalComments: "linked", // licences in a .LEGAL.txt beside each file, named by a comment: not downloaded
   outfile: path.join(outdir, "send-guard.js"),
   logLevel: "warning",
 });

@@ -1,6 +1,7 @@
 /*
  * Every string the organizer sees, in English and Danish, and the formatting of times and lists.
- * The language follows Office.context.displayLanguage: "da*" is Danish, anything else English.
+ * The language follows Office.context.displayLanguage: "da*" is Danish, anything else English. The Danish
+ * strings are in i18n-da.js, a chunk of its own that setLanguage loads when it is needed.
  */
 
 const en = {
@@ -215,229 +216,33 @@ const en = {
   "error.requestId": "Give this code to your administrator: {id}",
 };
 
-const da = {
-  "app.loading": "Indlæser …",
-  "app.lookingUp": "Finder CRM-aktiviteten …",
-  "app.findingActivities": "Finder dine aktiviteter …",
 
-  "host.officeMissing": "Outlooks bibliotek til tilføjelsesprogrammer kunne ikke indlæses. Tjek din forbindelse, og luk og åbn ruden igen.",
-  "host.notOutlook": "Åbn CRM Bridge fra et møde i Outlook.",
-  "host.tooOld": "Denne version af Outlook kan ikke køre CRM Bridge. Opdater Outlook, eller brug Outlook på nettet.",
-  "host.noItem": "Åbn et møde for at se dets CRM-aktivitet.",
-  "host.notAppointment": "CRM Bridge virker på møder. Åbn et møde i din kalender.",
-
-  "meeting.label": "Mødet i Outlook",
-  "meeting.noSubject": "(intet emne)",
-  "meeting.timeUnknown": "Outlook oplyste ikke mødets tidspunkt.",
-  "meeting.allDay": "{date}, hele dagen",
-  "meeting.isInternal": "Dette er det interne møde for CRM-aktiviteten.",
-  "meeting.isExternal": "Dette er mødet med de eksterne deltagere.",
-  "meeting.notComplete": "Outlook oplyste ikke alle mødets detaljer, så det er ikke sammenlignet med CRM.",
-
-  "crm.heading": "CRM-aktivitet",
-  "crm.activity": "{subject}, {when}",
-  "crm.cancelled": "Aflyst i CRM",
-
-  "state.label": "Eksternt møde",
-  "state.no-externals": "Ingen eksterne deltagere",
-  "state.not-invited": "Eksterne deltagere er ikke inviteret endnu",
-  "state.invitation-open": "Invitationen er åben, men ikke sendt",
-  "state.sent": "Invitationen er sendt",
-  "state.in-sync": "Passer med CRM",
-  "state.drifted": "Afviger fra CRM",
-  "state.cancelled": "Aflyst",
-  "state.explain.no-externals": "Alle i aktiviteten er kolleger, så der er ingen udefra at invitere.",
-  "state.explain.not-invited": "Kunderne er ikke inviteret endnu. Kun du kan sende invitationen.",
-  "state.explain.invitation-open": "Der er forberedt en invitation med kun de eksterne deltagere. Tjek den i Outlook, og tryk på Send.",
-  "state.explain.sent": "De eksterne deltagere har fået invitationen.",
-  "state.explain.in-sync": "Mødet med de eksterne deltagere passer med CRM-aktiviteten.",
-  "state.explain.drifted": "Mødet med de eksterne deltagere passer ikke længere med CRM-aktiviteten.",
-  "state.explain.cancelled": "Mødet med de eksterne deltagere er aflyst.",
-
-  "participants.heading": "Deltagere ({count})",
-  "participants.none": "Aktiviteten har ingen deltagere.",
-  "kind.internal": "Intern",
-  "kind.external": "Ekstern",
-  "kind.resource": "Lokale",
-  "participant.optional": "valgfri",
-  "reason.org-domain": "Intern: {domain} er jeres organisations domæne.",
-  "reason.org-subdomain": "Intern: {domain} er et underdomæne af {orgDomain}, og underdomæner tæller som jeres organisation.",
-  "reason.org-subdomain-not-counted": "Ekstern: {domain} er et underdomæne af {orgDomain}, men underdomæner tæller ikke som interne.",
-  "reason.not-org-domain": "Ekstern: {domain} er ikke et af jeres organisations domæner.",
-  "reason.resource": "Lokale eller ressource: det bookes og inviteres ikke som en person.",
-  "reason.unknown": "Ingen begrundelse.",
-
-  "action.invite": "Invitér eksterne deltagere",
-  "action.inviteAgain": "Åbn invitationen igen",
-  "action.fill": "Udfyld mødet til de eksterne deltagere",
-  "action.takeOutlook": "Opdater CRM, så det passer med Outlook",
-  "action.prepareUpdate": "Forbered en opdatering til de eksterne deltagere",
-  "action.retry": "Prøv igen",
-  "action.signIn": "Log ind igen",
-  "action.link": "Knyt",
-  "action.working": "Arbejder …",
-  "hint.invite": "Åbner et nyt Outlook-møde med kun de eksterne deltagere og dagsordenen. Interne noter kopieres aldrig, og intet sendes, før du trykker på Send.",
-  "hint.fill": "Udfylder emne, tidspunkt, sted, de eksterne deltagere og dagsordenen. Interne noter kopieres aldrig, og intet sendes, før du trykker på Send.",
-  "hint.takeOutlook": "Ændrer kun CRM. Dine kolleger får en opdatering af det interne møde; kunderne får intet.",
-  "hint.prepareUpdate": "Åbner mødet med CRM's version, så du kan tjekke det og sende det med Send opdatering.",
-
-  "notice.invited": "Invitationen er åbnet i Outlook. Tjek den, og tryk på Send.",
-  "notice.invitedNotRecorded": "Invitationen er åbnet i Outlook, men CRM Bridge kunne ikke notere det: {error}",
-  "notice.filled": "Mødet er udfyldt. Tjek det, og tryk på Send.",
-  "notice.reconciled": "CRM passer nu med Outlook.",
-  "notice.reconciledPartly": "Tidspunkt og sted i CRM passer nu med Outlook. Der er stadig forskel på deltagerne: ret dem i CRM eller i Outlook.",
-  "notice.linked": "Mødet er nu knyttet til aktiviteten.",
-  "notice.conflict": "Nogen har ændret aktiviteten i CRM, efter du åbnede den. Visningen viser nu den nyeste version; tjek forskellene, og prøv igen.",
-  "notice.preparedCompose": "Mødet har nu CRM's værdier. Tjek det, og tryk på Send opdatering.",
-
-  "drift.caption": "Forskelle mellem CRM og Outlook",
-  "drift.field": "Felt",
-  "drift.crm": "CRM",
-  "drift.outlook": "Outlook",
-  "drift.attendeesNote": "Ændringer i deltagerne kopieres ikke til CRM: ret deltagerne i CRM, eller send CRM's version til de eksterne.",
-  "field.start": "Start",
-  "field.end": "Slut",
-  "field.location": "Sted",
-  "field.allDay": "Hele dagen",
-  "field.cancelled": "Aflyst",
-  "field.externalAttendees": "Eksterne deltagere",
-  "field.deleted": "Slettet",
-  "field.unreadable": "Kan ikke læses i Outlook",
-  "value.yes": "Ja",
-  "value.no": "Nej",
-  "value.empty": "(intet)",
-
-  "responses.heading": "Svar fra eksterne deltagere",
-  "response.none": "Intet svar",
-  "response.notResponded": "Intet svar",
-  "response.organizer": "Mødeindkalder",
-  "response.tentativelyAccepted": "Foreløbig",
-  "response.tentative": "Foreløbig",
-  "response.accepted": "Accepteret",
-  "response.declined": "Afvist",
-  "response.notInCrm": "ikke i CRM",
-
-  "notLinked.title": "Mødet er ikke knyttet til en CRM-aktivitet.",
-  "notLinked.pickNear": "Knyt det til en af dine aktiviteter omkring samme tidspunkt:",
-  "notLinked.pickUpcoming": "Vælg en af dine kommende aktiviteter:",
-  "notLinked.none": "Du har ingen CRM-aktiviteter omkring dette tidspunkt.",
-  "notLinked.linkTo": "Knyt til {subject}, {when}",
-
-  "outOfSync.heading": "Dine møder, der ikke passer med CRM",
-  "outOfSync.none": "Alle dine møder med eksterne deltagere passer med CRM.",
-  "outOfSync.failed": "Listen over møder, der ikke passer med CRM, kunne ikke hentes.",
-  "outOfSync.differs": "Afviger i: {list}",
-  "outOfSync.cancelled": "Aflyst i Outlook",
-  "outOfSync.deleted": "Slettet i Outlook",
-
-  "error.title": "CRM Bridge kunne ikke fortsætte",
-  "error.network": "CRM Bridge kan ikke nås. Tjek din forbindelse, og prøv igen.",
-  "error.timeout": "CRM Bridge svarede ikke i tide. Prøv igen.",
-  "error.unauthorized": "Dit login er udløbet eller ugyldigt. Log ind igen for at fortsætte.",
-  "error.forbidden": "Du har ikke adgang til dette. Kontakt din administrator, hvis du har brug for adgang.",
-  "error.not-found": "CRM-aktiviteten for dette møde blev ikke fundet, eller den tilhører en anden mødeindkalder.",
-  "error.moved": "CRM har flyttet aktiviteten til {who}, som nu er mødeindkalder. Mødet bliver i din kalender: "
-    + "aflys det i Outlook, hvis det ikke skal holdes to gange.",
-  "error.deleted-in-crm": "CRM har slettet aktiviteten. Mødet bliver i din kalender: aflys det i Outlook, hvis det "
-    + "ikke skal holdes.",
-  "error.already-linked": "Dette Outlook-møde er allerede knyttet til en anden CRM-aktivitet.",
-  "error.stale": "Nogen har ændret aktiviteten i CRM, efter du åbnede den. Prøv igen.",
-  "error.invalid": "CRM afviste dataene. Kontakt din administrator, hvis det bliver ved.",
-  "error.server": "Der gik noget galt i CRM Bridge. Prøv igen; kontakt din administrator, hvis det bliver ved.",
-  "error.unavailable": "CRM Bridge har travlt eller er kortvarigt utilgængelig. Prøv igen om et minut.",
-  "error.office": "Outlook kunne ikke gøre dette. Prøv igen.",
-  "error.officeTimeout": "Outlook svarede ikke i tide. Prøv igen.",
-  "error.unsupported": "Denne version af Outlook kan ikke gøre dette. Opdater Outlook, eller brug Outlook på nettet.",
-  "error.tooMany": "Der er over 100 eksterne deltagere, og det er flere, end Outlooks formular kan rumme. Opret i stedet et nyt møde, og lad CRM Bridge udfylde det.",
-  "error.no-user": "Outlook oplyste ikke, hvem du er. Luk og åbn ruden igen.",
-  "error.sign-in-cancelled": "Du afbrød login. Log ind for at bruge CRM Bridge.",
-  "error.sign-in-failed": "Microsoft kunne ikke logge dig ind. Log ind igen; kontakt din administrator, hvis det bliver ved.",
-  "error.sign-in-unavailable": "CRM Bridge er endnu ikke sat op til login med Microsoft. Kontakt din administrator.",
-  "error.sign-in-unsupported": "Denne version af Outlook kan ikke logge dig ind i CRM Bridge. Opdater Outlook, eller brug Outlook på nettet.",
-  "error.unknown": "Der skete noget uventet. Prøv igen; kontakt din administrator, hvis det bliver ved.",
-
-  "notYours.title": "Mødet hører til en anden mødeindkalders CRM-aktivitet.",
-  "notYours.explain": "Kun aktivitetens mødeindkalder kan invitere kunderne eller ændre den. Du skal ikke gøre noget her.",
-  "blocked.outsiders": "Der er deltagere uden for jeres organisation på dit interne møde ({list}). Fjern dem i Outlook, ellers holder CRM op med at opdatere mødet: det indeholder de interne noter.",
-  "internal.waitsForSignIn": "CRM's seneste ændringer af dit interne møde venter: CRM Bridge kunne ikke nå din Outlook-kalender for dig. Luk ruden, og åbn den igen for at logge ind; giv CRM Bridge adgang, hvis Outlook spørger.",
-  "internal.notes.online-meeting": "Dette er et onlinemøde, så CRM omskriver ikke dets beskrivelse (så ville linket til at deltage gå tabt). CRM har nyere interne noter end mødet.",
-  "internal.notes.notes-only-off": "Jeres organisation opdaterer ikke møder, når kun noterne er ændret. CRM har nyere interne noter end mødet.",
-  "internal.notes.waiting": "CRM's nyeste interne noter når frem til mødet inden for få minutter.",
-  "internal.notes.heading": "Interne noter i CRM",
-  "internal.notes.empty": "(ingen noter)",
-  "action.showNotes": "Vis CRM's noter",
-  "rooms.heading": "Lokaler",
-  "rooms.answer": "{room} ({meeting}): {answer}",
-  "rooms.meeting.internal": "booket på det interne møde",
-  "rooms.meeting.external": "booket på kundemødet",
-  "rooms.response.accepted": "accepteret",
-  "rooms.response.declined": "afvist: vælg et andet lokale i Outlook",
-  "rooms.response.tentativelyAccepted": "foreløbigt accepteret",
-  "rooms.response.none": "intet svar endnu",
-  "blocked.notOrganizer": "Du er ikke mødeindkalder for det interne møde i Outlook, så CRM holder op med at opdatere det. Knyt det møde, du selv har indkaldt.",
-  "invitation.over": "Aktiviteten er overstået, så der sendes ingen invitation.",
-  "invitation.openedAt": "Du åbnede invitationen {when}. Hvis du lukkede den uden at sende, kan du åbne den igen her.",
-  "state.crm-cancelled": "Kun aflyst i CRM",
-  "state.explain.crm-cancelled": "Kunderne har stadig mødet. Åbn det i Outlook, og vælg Aflys møde: de får en aflysning, og CRM's interne noter kommer ikke med.",
-  "list.invitation-open": "Invitation åben",
-  "list.sent": "Invitation sendt",
-  "list.crm-cancelled": "Aflyst i CRM",
-  "list.cancelled": "Aflyst",
-  "link.refused": "Mødet har deltagere uden for jeres organisation ({list}), så det kan ikke være det interne møde, som indeholder de interne noter. Knyt det som kundemødet i stedet, eller fjern dem først i Outlook.",
-  "notLinked.handoff": "Du kiggede lige på {subject}.",
-  "notLinked.linkToPrefix": "Knyt til",
-  "action.openInvitation": "Åbn kundeinvitationen",
-  "action.prepareAppointment": "Forbered kundeinvitationen",
-  "action.startNewMeeting": "Start i stedet fra et nyt møde",
-  "action.addCustomers": "Tilføj kunderne til mødet",
-  "action.cancelInCrm": "Aflys også i CRM",
-  "action.removeExtra": "Fjern også dem, der ikke er i CRM",
-  "action.fillFor": "Udfyld mødet for {subject}",
-  "action.linkExternal": "Knyt som kundemødet",
-  "hint.inviteAgain": "Åbner en ny invitationsformular til samme aktivitet; CRM har stadig kun én invitation.",
-  "hint.openInvitation": "Åbner det kundemøde, du forberedte, i sit eget Outlook-vindue.",
-  "hint.prepareAppointment": "Lægger et møde med emne, tidspunkt, sted og dagsorden i din kalender og åbner det. Ingen inviteres, før du tilføjer kunderne dér og trykker på Send. Interne noter kopieres aldrig.",
-  "hint.startNewMeeting": "Opret et nyt møde i Outlook, og åbn CRM Bridge dér: den foreslår denne aktivitet først.",
-  "hint.addCustomers": "Tilføjer aktivitetens eksterne deltagere og beholder dem, du selv har tilføjet. Intet sendes, før du trykker på Send.",
-  "hint.cancelInCrm": "Aflyser kun aktiviteten i CRM. Ingen får post om det.",
-  "hint.removeExtra": "Fjerner de eksterne deltagere, som CRM ikke har, fra mødet. De får en aflysning, når du trykker på Send opdatering.",
-  "hint.allDay": "Heldagsaktivitet: mødet udfyldes fra midnat til midnat. Sæt hak i Hele dagen i Outlook, før du sender.",
-  "notice.appointmentOpened": "Kundemødet er åbnet i sit eget vindue. Åbn CRM Bridge dér, tryk på Tilføj kunderne, tjek mødet, og tryk på Send.",
-  "notice.newMeeting": "Opret et nyt møde i Outlook, og åbn CRM Bridge dér: den foreslår denne aktivitet først.",
-  "notice.newMeetingNoHandoff": "Opret et nyt møde i Outlook, åbn CRM Bridge dér, og vælg så aktiviteten på listen.",
-  "notice.invitationReopened": "Kundemødet er åbnet i Outlook. Tjek det, og tryk på Send.",
-  "notice.invitedAllDay": "Invitationen er åbnet i Outlook. Sæt hak i Hele dagen, tjek den, og tryk på Send.",
-  "notice.filledAllDay": "Mødet er udfyldt fra midnat til midnat. Sæt hak i Hele dagen, tjek det, og tryk på Send.",
-  "notice.customersAdded": "Kunderne er på mødet. Tjek det, og tryk på Send.",
-  "notice.customersPresent": "Kunderne er allerede på mødet. Tjek det, og tryk på Send.",
-  "notice.cancelledInCrm": "Aktiviteten er nu også aflyst i CRM.",
-  "notice.removed": "De er fjernet fra mødet. Tryk på Send opdatering for at give dem besked.",
-  "notice.linkedExternal": "Mødet er nu knyttet som kundemødet.",
-  "field.externalAttendee": "Ekstern deltager",
-  "value.absent": "(ikke med)",
-  "participants.rooms": "Lokale: {list}",
-  "outOfSync.notWatched": "CRM Bridge holder ikke øje med din Outlook-kalender, så møder, der er ændret i Outlook, vises først, når du åbner dem.",
-  "error.already-sent": "Kundemødet er allerede sendt. Åbn det i Outlook for at ændre det.",
-  "error.outsiders": "Mødet har deltagere uden for jeres organisation, så det kan ikke være det interne møde.",
-  "error.cancelled": "Aktiviteten er aflyst i CRM, så der sendes ingen invitation.",
-  "error.over": "Aktiviteten er overstået, så der sendes ingen invitation.",
-  "error.no-externals": "Aktiviteten har ingen eksterne deltagere at invitere.",
-  "error.graph-off": "CRM Bridge kan ikke lægge møder i din Outlook-kalender på denne server. Opret et nyt møde i Outlook, og åbn CRM Bridge der for at tilføje kunderne.",
-  "error.incomplete": "Outlook oplyste ikke alle mødets detaljer. Luk og åbn mødet igen, og prøv så igen.",
-  "error.requestId": "Giv denne kode til din administrator: {id}",
-};
-
-const TABLES = { en, da };
+/** @type {Record<string, Record<string, string>>} */
+const TABLES = { en };
+let danish = null; // the import of i18n-da.js, once started
 
 let language = "en";
 let locale = "en-US";
 let toWallClock = browserWallClock;
 
-/** Choose the language from Office's display language ("da-DK" -> Danish; anything else -> English). */
-export function setLanguage(displayLanguage) {
+/**
+ * Choose the language from Office's display language ("da-DK" -> Danish; anything else -> English). Resolves when
+ * its strings are here: at once for English, after the Danish chunk's download for Danish (until then, and if that
+ * download fails, the pane speaks English rather than showing keys).
+ */
+export async function setLanguage(displayLanguage) {
   const tag = String(displayLanguage || "").trim();
-  language = /^da\b/i.test(tag) ? "da" : "en";
-  locale = tag && isSupportedLocale(tag) ? tag : (language === "da" ? "da-DK" : "en-US");
+  const wanted = /^da\b/i.test(tag) ? "da" : "en";
+  locale = tag && isSupportedLocale(tag) ? tag : (wanted === "da" ? "da-DK" : "en-US");
+  if (wanted === "da" && !TABLES.da) {
+    danish = danish || import("./i18n-da.js").then((module) => { TABLES.da = module.default; });
+    try {
+      await danish;
+    } catch {
+      danish = null; // tried again at the next setLanguage
+    }
+  }
+  language = TABLES[wanted] ? wanted : "en";
 }
 
 export function currentLanguage() {
@@ -475,6 +280,7 @@ const API_MESSAGES = {
   cancelled: ["error.cancelled", null],
   over: ["error.over", null],
   "no-externals": ["error.no-externals", null],
+  "graph-off": ["error.graph-off", null],
 };
 
 const OFFICE_MESSAGES = {

@@ -33,7 +33,7 @@ function loadMsal() {
 async function start() {
   // In parallel with everything below; a failure here is reported by the sign-in that needs MSAL.js.
   loadAuthConfig().then((config) => (config.clientId ? loadMsal() : null)).catch(() => undefined);
-  setLanguage(navigator.language);
+  await setLanguage(navigator.language); // Danish: its strings' small chunk first, so no English flashes by
   const store = createStore(initialState());
   let flows = null;
   const view = createView((action, arg) => {
@@ -49,7 +49,7 @@ async function start() {
     return;
   }
   const info = await office.whenReady();
-  setLanguage(office.displayLanguage() || navigator.language);
+  await setLanguage(office.displayLanguage() || navigator.language);
   setWallClock(office.wallClock);
   if (!office.isOutlook(info)) {
     store.update({ phase: "not-outlook" });
