@@ -42,13 +42,13 @@ def signed_in_with_entra(live_backend, organizer: str) -> tuple[dict, dict]:
     return entra_sign_in(live_backend.url, live_backend.token(organizer))
 
 
-def open_pane(context, live_backend, organizer, item) -> Wire:
+def open_pane(context, live_backend, organizer, item, lang="en-US") -> Wire:
     page = context.new_page()
     answers, extras = signed_in_with_entra(live_backend, organizer)
     wire = Wire(page, FAKE_OFFICE, answers)
-    page.add_init_script(f"window.__officeScenario = {json.dumps(scenario('en-US', organizer, item, **extras))};")
+    page.add_init_script(f"window.__officeScenario = {json.dumps(scenario(lang, organizer, item, **extras))};")
     page.goto(live_backend.url + "/taskpane/taskpane.html")
-    expect(page.get_by_text(TEXT["en-US"]["internal_meeting"])).to_be_visible()
+    expect(page.get_by_text(TEXT[lang]["internal_meeting"])).to_be_visible()
     page.wait_for_load_state("networkidle")
     return wire
 
@@ -112,5 +112,20 @@ def test_the_first_screen_renders_while_msal_is_still_loading(browser, live_back
         assert page.evaluate("window.__officeCalls").count  # Office was asked for the item meanwhile
         held[0].fallback()  # MSAL.js arrives: the sign-in and the lookup follow
         expect(page.get_by_text(TEXT["en-US"]["internal_meeting"])).to_be_visible()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en-US", "da-DK"])
+def test_only_a_danish_pane_downloads_the_danish_strings(browser, live_backend, api, organizer, lang):
+    activity = api.create_activity()
+    item_id = new_item_id()
+    api.link(activity["id"], kind="internal", state="sent", ewsItemId=item_id)
+    item = outlook_item(activity, organizer, item_id=item_id, attendees=internal_attendees(activity, organizer))
+    context = browser.new_context(locale="en-US", viewport=PANE_SIZE)  # Outlook's display language decides
+    try:
+        wire = open_pane(context, live_backend, organizer, item, lang)
+        names = [t.url.rsplit("/", 1)[1] for t in wire.of(live_backend.url)]
+        assert any(name.startswith("i18n-da-") for name in names) == (lang == "da-DK"), names
     finally:
         context.close()
