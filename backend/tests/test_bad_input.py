@@ -4,7 +4,7 @@ PostgreSQL alike (scripts/test runs this module against both)."""
 import threading
 
 import pytest
-from conftest import activity_json, token_for
+from conftest import Api, activity_json, token_for
 from test_api_errors import assert_error_shape
 
 from crmbridge import db
@@ -295,4 +295,14 @@ def test_every_method_on_an_id_out_of_range_is_404_not_405(anna, created, raw_id
     response = anna.patch(f"/api/activities/{raw_id}", json={"location": "X"}, headers={"If-Match": "*"})
     assert_error_shape(response, 404)
     response = anna.post(f"/api/activities/{raw_id}/links", json={"state": "pending"})
+    assert_error_shape(response, 404)
+
+
+@pytest.mark.parametrize("raw_id", ["2147483648", "9223372036854775808", "\u0661", "0"])
+def test_an_integrations_delete_and_reassign_of_an_id_out_of_range_is_404(app, client, created, raw_id):
+    # Found by schemathesis on PostgreSQL: DELETE /api/activities/2147483648 was a 500 (beyond its integer column).
+    crm = Api(client, token_for(app, "crm-sync@contoso.com", ("Activities.ReadWrite.All",)))
+    assert_error_shape(crm.delete(f"/api/activities/{raw_id}"), 404)
+    response = crm.post(f"/api/activities/{raw_id}/reassign", json={"organizerEmail": "bo@contoso.com"},
+                        headers={"If-Match": '"v1"'})
     assert_error_shape(response, 404)

@@ -2,11 +2,10 @@
 
 from flask import make_response, request
 
-from .. import db, services
+from .. import db, services, store
 from ..auth.request import current_caller
 from ..integration import activities as integration
 from ..integration import schemas
-from ..models import ActivityRow
 from ..schemas import ActivityIn, ActivityOut
 from .common import BODY_ERRORS, api_blueprint, expected_version, org_domains
 
@@ -76,7 +75,7 @@ def delete_by_external_id(source, external_id):
 def delete_activity(activity_id):
     caller = current_caller()
     session = db.session()
-    return integration.delete(session, caller, session.get(ActivityRow, activity_id), org_domains())
+    return integration.delete(session, caller, store.load(session, activity_id), org_domains())
 
 
 @blp.post("/activities/<id:activity_id>/reassign")
