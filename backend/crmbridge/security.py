@@ -31,7 +31,7 @@ HSTS = "max-age=31536000"
 NO_HSTS_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 CORS_METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
-CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "Prefer"]
 # WWW-Authenticate and the JSON body both carry a claims challenge; Retry-After comes with 503.
 CORS_EXPOSED_HEADERS = ["ETag", "Location", "WWW-Authenticate", "Retry-After"]
 CORS_MAX_AGE = 600

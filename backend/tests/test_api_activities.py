@@ -236,7 +236,7 @@ def test_reconcile_takes_outlooks_time_and_location_into_the_crm_only(app, anna,
     assert response.headers["ETag"] == '"v2"'
     assert (response.json["start"], response.json["location"], response.json["status"]) == (
         "2026-12-02T12:00:00Z", "Teams", "planned")
-    assert response.json["internalNotes"] == created.json["internalNotes"]
+    assert "internalNotes" not in response.json  # read on the customer meeting: never the notes
     after = anna.post(f"/api/activities/{aid}/drift", json=moved).json
     assert [d["field"] for d in after["differences"]] == ["cancelled"]
     cancel = anna.post(f"/api/activities/{aid}/reconcile",
@@ -277,3 +277,14 @@ def test_a_link_is_recorded_then_updated_and_a_meeting_cannot_belong_to_two_acti
 def test_a_bad_link_is_a_422(anna, created, body, field):
     response = anna.post(f"/api/activities/{created.json['id']}/links", json=body)
     assert response.status_code == 422 and field in response.json["errors"]
+
+
+def test_a_patch_with_prefer_return_minimal_answers_204_with_the_etag_and_no_body(anna, created):
+    aid = created.json["id"]
+    response = anna.patch(f"/api/activities/{aid}", json={"status": "cancelled"},
+                          headers={"If-Match": '"v1"', "Prefer": "return=minimal"})
+    assert response.status_code == 204 and response.get_data() == b""
+    assert response.headers["ETag"] == '"v2"' and response.headers["Preference-Applied"] == "return=minimal"
+    assert anna.get(f"/api/activities/{aid}").json["status"] == "cancelled"
+    full = anna.patch(f"/api/activities/{aid}", json={"location": "Fjord"}, headers={"If-Match": '"v2"'})
+    assert full.status_code == 200 and full.json["location"] == "Fjord"  # without Prefer: the activity, as before

@@ -15,7 +15,8 @@ export const ROUTES = {
   reconcile: { method: "POST", path: ({ id }) => `/api/activities/${id}/reconcile` },
   recordLink: { method: "POST", path: ({ id }) => `/api/activities/${id}/links` },
   prepareAppointment: { method: "POST", path: ({ id }) => `/api/activities/${id}/customer-appointment` },
-  updateActivity: { method: "PATCH", path: ({ id }) => `/api/activities/${id}` },
+  // RFC 7240 return=minimal: 204 and the ETag; the pane has no use for the activity back (it holds the notes).
+  updateActivity: { method: "PATCH", path: ({ id }) => `/api/activities/${id}`, prefer: "return=minimal" },
   outOfSync: { method: "GET", path: () => "/api/drift" },
 };
 
@@ -123,6 +124,7 @@ export async function request(name, { params = {}, query, body, etag, token } = 
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers.Authorization = `Bearer ${token}`;
   if (etag) headers["If-Match"] = etag;
+  if (route.prefer) headers.Prefer = route.prefer;
 
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);

@@ -473,7 +473,7 @@ export function createFlows({ store, api, auth }) {
       }
       if (!live()) return;
       update((s) => ({
-        lookup: { ...s.lookup, activity: { ...s.lookup.activity, status: result.data.status },
+        lookup: { ...s.lookup, activity: { ...s.lookup.activity, status: "cancelled" },
           etag: result.etag || s.lookup.etag, state: "cancelled" },
         notice: success("notice.cancelledInCrm"),
       }));

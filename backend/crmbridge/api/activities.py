@@ -14,6 +14,7 @@ from .common import BODY_ERRORS, IF_MATCH, QUERY_ERRORS, api_blueprint, expected
 blp = api_blueprint("activities", __name__, "CRM activities and their Outlook meetings.")
 
 ACTIVITY = schemas.ActivityOut()
+PANE_ACTIVITY = schemas.PaneActivityOut()  # what the taskpane's answers carry: never the internal notes
 # The attendee check before recording an internal link: a few seconds at most, then 503 with Retry-After.
 ATTENDEE_CHECK_TIMEOUT = (2.0, 4.0)
 APPOINTMENT_TIMEOUT = (2.0, 5.0)
@@ -31,10 +32,21 @@ ETAG_HEADER = {"ETag": {"description": 'The activity\'s version, such as "v3", f
                         "schema": {"type": "string"}}}
 
 
-def _with_etag(activity_view: services.ActivityView, status: int = 200):
-    response = make_response(ACTIVITY.dump(activity_view), status)
+def _with_etag(activity_view: services.ActivityView, status: int = 200, schema=ACTIVITY):
+    response = make_response(schema.dump(activity_view), status)
     response.headers["ETag"] = activity_view.etag
     return response
+
+
+# RFC 7240: "Prefer: return=minimal" asks for no body. The taskpane sends it on the customer meeting, where it
+# changes the CRM (cancel there too) and has no use for the activity back: the answer would hold the notes.
+PREFER = {"in": "header", "name": "Prefer", "required": False,
+          "schema": {"type": "string", "enum": ["return=minimal", "return=representation"]},
+          "description": "`return=minimal`: 204 with the ETag and no body (RFC 7240)."}
+
+
+def _wants_minimal() -> bool:
+    return any(part.strip().lower() == "return=minimal" for part in request.headers.get("Prefer", "").split(","))
 
 
 @blp.post("/activities")
@@ -92,12 +104,18 @@ def get_activity(activity_id):
 @blp.arguments(schemas.ActivityPatch(partial=schemas.PATCHABLE))
 @blp.response(200, schemas.ActivityOut, description="Needs If-Match with the ETag; a stale one gets 412.",
               headers=ETAG_HEADER)
+@blp.alt_response(204, description="Changed, with Prefer: return=minimal: the ETag, no body.", headers=ETAG_HEADER,
+                  success=True)
 @blp.errors(*BODY_ERRORS, 404, 412, 428)
-@blp.doc(parameters=[IF_MATCH])
+@blp.doc(parameters=[IF_MATCH, PREFER])
 @blp.doc(operationId="updateActivity")
 def update_activity(changes, activity_id):
     version = expected_version()
     updated = services.update_activity(db.session(), current_caller(), activity_id, version, changes, org_domains())
+    if _wants_minimal():
+        response = make_response("", 204)
+        response.headers.update({"ETag": updated.etag, "Preference-Applied": "return=minimal"})
+        return response
     return _with_etag(updated)
 
 
@@ -122,8 +140,8 @@ def drift(event, activity_id):
 
 @blp.post("/activities/<id:activity_id>/reconcile")
 @blp.arguments(schemas.ReconcileIn)
-@blp.response(200, schemas.ActivityOut, description="Changes the CRM only; externals get nothing.",
-              headers=ETAG_HEADER)
+@blp.response(200, schemas.PaneActivityOut, description="Changes the CRM only; externals get nothing. The answer "
+              "has no internal notes: it is read on the customer meeting.", headers=ETAG_HEADER)
 @blp.errors(*BODY_ERRORS, 404, 412, 428)
 @blp.doc(parameters=[IF_MATCH])
 @blp.doc(operationId="reconcile")
@@ -131,7 +149,7 @@ def reconcile(data, activity_id):
     version = expected_version()
     updated = services.reconcile(db.session(), current_caller(), activity_id, version, data["snapshot"],
                                  data["apply_cancellation"], org_domains())
-    return _with_etag(updated)
+    return _with_etag(updated, schema=PANE_ACTIVITY)
 
 
 @blp.post("/activities/<id:activity_id>/links")

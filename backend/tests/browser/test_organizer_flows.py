@@ -454,3 +454,26 @@ def test_changes_waiting_for_the_organizers_sign_in_are_said_in_the_pane(pane, a
 
     expect(page.get_by_role("status").filter(has_text=text["waitsForSignIn"])).to_be_visible()
     pane.screenshots("waits-for-sign-in")
+
+
+def test_the_actions_on_the_customer_meeting_never_bring_the_notes_into_the_pane(pane, api, organizer, lang, text):
+    """Taking Outlook's version and cancelling in the CRM change the activity from the customer meeting: their
+    answers hold no internal notes (reconcile answers without them, the cancel asks for return=minimal)."""
+    marker = canary()
+    activity, item, item_id = sent_external_meeting(api, organizer)
+    api.patch(activity["id"], '"v1"', internalNotes=f"Walk away below 9 %. {marker}")
+    bodies = []
+    pane.page.on("response", lambda response: bodies.append(response.text())
+                 if "/api/" in response.url and response.status != 204 else None)
+    page = pane.open(scenario(lang, organizer, item))
+
+    page.get_by_role("button", name=text["take_outlook"]).click()
+    expect(page.get_by_role("status")).to_have_text(text["reconciled"])
+    api.link(activity["id"], state="cancelled", ewsItemId=item_id)  # then cancelled in Outlook, as the scan saw it
+    pane.change_item(dict(item, isCancelled=True))
+    page.get_by_role("button", name=text["cancel_in_crm"]).click()
+    expect(page.get_by_role("status")).to_have_text(text["cancelled_in_crm"])
+
+    assert api.lookup(activityId=activity["id"])["activity"]["status"] == "cancelled"
+    assert len(bodies) >= 3 and not any(marker in body for body in bodies)
+    pane_calls_without(pane, marker)
