@@ -84,14 +84,31 @@ def organizer_key(email: str) -> str:
 def visible_to(caller: Caller):
     """The SQL condition for the activities a caller may see: always only their own tenant's; for a user, those
     they organize, by object id once known (so a renamed address keeps them), else by any of their addresses."""
-    same_tenant = ActivityRow.tenant_id == caller.tenant_id
+    shape, values = _visibility(caller)
+    return _rule(shape, lambda name, **options: bindparam(name, values[name], unique=True, **options))
+
+
+def _visibility(caller: Caller) -> tuple[str, dict]:
+    """Which form of the rule applies to this caller ("tenant", "address" or "object-id"), and its values."""
     if not caller.is_user:
-        return same_tenant
-    by_address = ActivityRow.organizer_key.in_(sorted(caller.address_keys))
+        return "tenant", {"tenant_id": caller.tenant_id}
+    values = {"tenant_id": caller.tenant_id, "organizer_keys": sorted(caller.address_keys)}
     if caller.object_id is None:
-        return and_(same_tenant, by_address)
-    return and_(same_tenant, or_(ActivityRow.organizer_oid == caller.object_id,
-                                 and_(ActivityRow.organizer_oid.is_(None), by_address)))
+        return "address", values
+    return "object-id", {**values, "object_id": caller.object_id}
+
+
+def _rule(shape: str, param):
+    """The rule itself, in one place: ``param(name)`` gives each value's bound parameter (with the caller's value
+    for visible_to, without one for the lookup's statements built once)."""
+    tenant = ActivityRow.tenant_id == param("tenant_id")
+    if shape == "tenant":
+        return tenant
+    by_address = ActivityRow.organizer_key.in_(param("organizer_keys", expanding=True))
+    if shape == "address":
+        return and_(tenant, by_address)
+    return and_(tenant, or_(ActivityRow.organizer_oid == param("object_id"),
+                            and_(ActivityRow.organizer_oid.is_(None), by_address)))
 
 
 def find_own(session: Session, caller: Caller, activity_id: int) -> ActivityRow | None:
@@ -182,27 +199,10 @@ def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None
     return Found(activity, row.deleted_at is not None, row[-1], {link.kind: LinkView(*link) for link in links})
 
 
-def _visibility(caller: Caller) -> tuple[str, dict]:
-    """visible_to's shape for this caller and the values it compares with."""
-    if not caller.is_user:
-        return "tenant", {"tenant_id": caller.tenant_id}
-    values = {"tenant_id": caller.tenant_id, "organizer_keys": sorted(caller.address_keys)}
-    if caller.object_id is None:
-        return "address", values
-    return "object-id", {**values, "object_id": caller.object_id}
-
-
 @cache
 def _lookup_statement(by: str, shape: str):
     """The first select of find_for_lookup, built once per kind of id and of caller, with bound parameters."""
-    tenant = ActivityRow.tenant_id == bindparam("tenant_id")
-    by_address = ActivityRow.organizer_key.in_(bindparam("organizer_keys", expanding=True))  # any of their addresses
-    visible = {
-        "tenant": tenant,
-        "address": and_(tenant, by_address),
-        "object-id": and_(tenant, or_(ActivityRow.organizer_oid == bindparam("object_id"),
-                                      and_(ActivityRow.organizer_oid.is_(None), by_address))),
-    }[shape]
+    visible = _rule(shape, bindparam)
     if by == "id":
         return select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == bindparam("activity_id"), visible)
     condition = {
