@@ -37,8 +37,9 @@ def _stamp(response: Response) -> Response:
 _factory_installed = False
 
 
-def _install_record_factory() -> None:
-    """Every log record gets a ``request_id`` attribute, whichever logger makes it, so any format can name it."""
+def install_record_factory() -> None:
+    """Every log record gets a ``request_id`` attribute, whichever logger makes it, so any format can name it.
+    `crmbridge serve` installs it before gunicorn logs its first line (its master process never loads the app)."""
     global _factory_installed
     if _factory_installed:
         return
@@ -61,6 +62,6 @@ ACCESS_LOG_FORMAT = '[%({x-request-id}o)s] %(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)s
 
 
 def init_app(app: Flask) -> None:
-    _install_record_factory()
+    install_record_factory()
     app.before_request(_assign)
     app.after_request(_stamp)

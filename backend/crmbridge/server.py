@@ -14,7 +14,7 @@ from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
 from .errors import MESSAGES
-from .request_id import ACCESS_LOG_FORMAT, ACCESS_RECORD_FORMAT, LOG_FORMAT
+from .request_id import ACCESS_LOG_FORMAT, ACCESS_RECORD_FORMAT, LOG_FORMAT, install_record_factory
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -116,4 +116,5 @@ def run(host: str, port: int, workers: int, certfile: str | None = None, keyfile
     print(f"crmbridge on {scheme}://{host}:{port}/  (health: /healthz, /readyz; API docs: /api/openapi.json)",
           flush=True)
     gunicorn_util.write_error = write_json_error
+    install_record_factory()  # the master's own lines name the request id too ("-")
     _Gunicorn(options(host, port, workers, certfile, keyfile, metrics_dir=metrics_folder())).run()

@@ -78,3 +78,7 @@ def test_served_metrics_add_up_every_worker_and_log_lines_carry_the_request_id(s
     assert "crmbridge_outbox_jobs 0.0" in text
     lines = [line for line in log.read_text().splitlines() if "GET /no-such-page" in line]
     assert len(lines) == 1 and f"[{request_id}]" in lines[0]
+    # gunicorn's master (which never loads the app) logs in the same format, with "-" for its request id
+    text = log.read_text()
+    assert re.search(r"INFO gunicorn\.error \[-\] Listening at: http://127\.0\.0\.1:", text)
+    assert "Logging error" not in text
