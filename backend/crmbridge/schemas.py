@@ -7,6 +7,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, vali
 
 from .domain.activity import EARLIEST, LATEST, PARTICIPANT_TYPES, Status
 from .domain.addresses import AddressError, parse_address
+from .dump_plan import PlannedSchema
 from .models import MAX_ID
 from .strict_json import UNSTORABLE_MESSAGE, has_unstorable_text
 
@@ -108,7 +109,7 @@ class ActivityPatch(ActivityIn):
 PATCHABLE = tuple(name for name in ActivityIn._declared_fields if name != "organizer_email")
 
 
-class ParticipantOut(Schema):
+class ParticipantOut(PlannedSchema):
     email = fields.String()
     display_name = fields.String(data_key="displayName")
     type = fields.String()
@@ -118,7 +119,7 @@ class ParticipantOut(Schema):
     matched_domain = fields.String(data_key="matchedDomain", allow_none=True)
 
 
-class ActivityOut(Schema):
+class ActivityOut(PlannedSchema):
     id = fields.Integer(attribute="activity.id")
     subject = fields.String(attribute="activity.subject")
     start = UtcDateTime(attribute="activity.start")
@@ -149,7 +150,7 @@ class PaneActivityOut(ActivityOut):
         "description": "no-externals, not-invited, invitation-open, sent or cancelled (without drift)"})
 
 
-class ActivityPage(Schema):
+class ActivityPage(PlannedSchema):
     items = fields.List(fields.Nested(PaneActivityOut))
     page = fields.Integer()
     page_size = fields.Integer(data_key="pageSize")
@@ -172,12 +173,12 @@ class ActivityQuery(Schema):
             raise ValidationError("'to' must be after 'from'.", field_name="to")
 
 
-class DraftAttendeeOut(Schema):
+class DraftAttendeeOut(PlannedSchema):
     email_address = fields.String(data_key="emailAddress")
     display_name = fields.String(data_key="displayName")
 
 
-class ExternalDraftOut(Schema):
+class ExternalDraftOut(PlannedSchema):
     subject = fields.String()
     start = UtcDateTime()
     end = UtcDateTime()
@@ -189,20 +190,20 @@ class ExternalDraftOut(Schema):
     resources = fields.List(fields.Nested(DraftAttendeeOut))
 
 
-class DifferenceOut(Schema):
+class DifferenceOut(PlannedSchema):
     field = fields.String()
     crm = fields.Raw()
     outlook = fields.Raw()
 
 
-class ResponseOut(Schema):
+class ResponseOut(PlannedSchema):
     email = fields.String()
     display_name = fields.String(data_key="displayName")
     response = fields.String()
     in_crm = fields.Boolean(data_key="inCrm")
 
 
-class DriftOut(Schema):
+class DriftOut(PlannedSchema):
     in_sync = fields.Boolean(data_key="inSync")
     differences = fields.List(fields.Nested(DifferenceOut))
     responses = fields.List(fields.Nested(ResponseOut))
@@ -243,7 +244,7 @@ class LinkIn(Schema):
                                   field_name="state")
 
 
-class WriteBlockedOut(Schema):
+class WriteBlockedOut(PlannedSchema):
     reason = fields.String(attribute="write_blocked", metadata={
         "description": "outsiders: someone outside the organization is on the meeting; not-organizer: the meeting "
                        "is an attendee's copy. The CRM stops updating the meeting until it is fixed."})
@@ -251,7 +252,7 @@ class WriteBlockedOut(Schema):
     since = UtcDateTime(attribute="blocked_at")
 
 
-class LinkOut(Schema):
+class LinkOut(PlannedSchema):
     kind = fields.String()
     state = fields.String()
     write_blocked = fields.Nested(WriteBlockedOut, attribute="write_block", data_key="writeBlocked", allow_none=True,
@@ -290,7 +291,7 @@ class LookupIn(LookupQuery):
     snapshot = fields.Dict()
 
 
-class InternalNotesOut(Schema):
+class InternalNotesOut(PlannedSchema):
     in_meeting = fields.Boolean(data_key="inMeeting", metadata={
         "description": "false: the internal meeting holds older notes than the CRM; show the CRM's."})
     reason = fields.String(allow_none=True, metadata={
@@ -298,13 +299,13 @@ class InternalNotesOut(Schema):
                        "notes-only-off (CRMBRIDGE_NOTES_ONLY_UPDATES=off), waiting (coalescing or not yet written)"})
 
 
-class RoomOut(Schema):
+class RoomOut(PlannedSchema):
     email = fields.String()
     response = fields.String(metadata={"description": "Graph's answer: accepted, declined, none, ..."})
     meeting = fields.String(metadata={"description": "internal or external: the meeting that books the room"})
 
 
-class LookupOut(Schema):
+class LookupOut(PlannedSchema):
     activity = fields.Nested(PaneActivityOut)
     etag = fields.String()
     meeting = fields.String(allow_none=True, metadata={"description": "Which linked meeting the id matched."})
@@ -325,14 +326,14 @@ class LookupOut(Schema):
                        "(the server has no usable token of theirs); opening the pane signed in releases them."})
 
 
-class CustomerAppointmentOut(Schema):
+class CustomerAppointmentOut(PlannedSchema):
     """The appointment put into the organizer's calendar with nobody invited yet, as the activity's external link."""
 
     link = fields.Nested(LinkOut)
     created = fields.Boolean(metadata={"description": "False when the appointment already existed."})
 
 
-class ErrorOut(Schema):
+class ErrorOut(PlannedSchema):
     """The one error shape (``errors``: dotted field paths to messages); a claims challenge adds ``claims``; a 409 or
     410 adds ``reason`` and what explains it (such as ``outsiders``, ``activityId``, ``movedTo``)."""
 
@@ -346,7 +347,7 @@ class ErrorOut(Schema):
     reason = fields.String(metadata={"description": "With 409 and 410: a stable code for what conflicts."})
 
 
-class Health(Schema):
+class Health(PlannedSchema):
     status = fields.String()
     database = fields.String()
 

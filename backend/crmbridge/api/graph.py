@@ -10,12 +10,13 @@ blueprint without the ``authenticate`` hook and trusts only the ``clientState`` 
 import logging
 
 from flask import Blueprint, current_app, request
-from marshmallow import Schema, fields
+from marshmallow import fields
 from werkzeug.routing import Rule
 
 from .. import db, schemas, services
 from ..auth.request import current_caller
 from ..domain.errors import NotAllowed
+from ..dump_plan import PlannedSchema
 from ..errors import ApiError, Forbidden
 from ..graph import drift_watch
 from ..graph import setup as graph_setup
@@ -81,7 +82,7 @@ def document_notifications(spec) -> None:
 # Meetings out of sync ------------------------------------------------------------------------------------------
 
 
-class ExternalResponseOut(Schema):
+class ExternalResponseOut(PlannedSchema):
     email = fields.String()
     display_name = fields.String(data_key="displayName")
     response = fields.String(metadata={"description": "accepted, tentative, declined or none (no answer yet)"})
@@ -89,7 +90,7 @@ class ExternalResponseOut(Schema):
     changed_at = schemas.UtcDateTime(data_key="changedAt")
 
 
-class OutOfSyncOut(Schema):
+class OutOfSyncOut(PlannedSchema):
     activity_id = fields.Integer(data_key="activityId")
     subject = fields.String(attribute="activity.subject")
     start = schemas.UtcDateTime(attribute="activity.start")
@@ -104,7 +105,7 @@ class OutOfSyncOut(Schema):
     rooms = fields.List(fields.Nested(schemas.RoomOut), metadata={"description": "Each booked room's answer."})
 
 
-class DriftListOut(Schema):
+class DriftListOut(PlannedSchema):
     items = fields.List(fields.Nested(OutOfSyncOut))
     total = fields.Integer()
     watching = fields.Boolean(metadata={"description": "Whether the caller's calendar is watched (Graph on and read at "

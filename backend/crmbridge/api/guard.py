@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from .. import db, guard
 from ..auth.request import current_caller
+from ..dump_plan import PlannedSchema
 from ..schemas import LINK_KINDS, MAX_TEXT, Text, Whole
 from .common import BODY_ERRORS, api_blueprint, org_domains
 
@@ -30,7 +31,7 @@ class GuardCheckIn(Schema):
                             metadata={"description": "Required and optional attendees' addresses."})
 
 
-class GuardCheckOut(Schema):
+class GuardCheckOut(PlannedSchema):
     verdict = fields.String(metadata={"description": "allow, block (rule 1: fix before sending) or prompt (rule 2: "
                                                      "the organizer may send anyway)"})
     reason = fields.String(allow_none=True, metadata={

@@ -4,11 +4,12 @@ import json
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..dump_plan import PlannedSchema
 from ..schemas import ActivityOut, Text, UtcDateTime, Whole, _valid_address
 from . import events
 
 
-class OutlookEffectOut(Schema):
+class OutlookEffectOut(PlannedSchema):
     calendar = fields.String(metadata={"description": "Whose calendar the meeting is in."})
     meeting = fields.String(metadata={"description": "internal or external (the customer meeting)"})
     action = fields.String(metadata={"description": "cancel or create (through the outbox, `crmbridge sync`), or "
@@ -24,7 +25,7 @@ class UpsertOut(ActivityOut):
         "description": "What the change does in Outlook when it moved the activity to another organizer."})
 
 
-class DeleteOut(Schema):
+class DeleteOut(PlannedSchema):
     id = fields.Integer()
     deleted_at = UtcDateTime(data_key="deletedAt")
     outlook = fields.List(fields.Nested(OutlookEffectOut))
@@ -35,7 +36,7 @@ class ReassignIn(Schema):
                                     validate=[validate.Length(max=320), _valid_address])
 
 
-class ReassignOut(Schema):
+class ReassignOut(PlannedSchema):
     activity = fields.Nested(ActivityOut, attribute="view")
     outlook = fields.List(fields.Nested(OutlookEffectOut))
 
@@ -60,19 +61,19 @@ def _types(value: str | None) -> list[str]:
     return [t.strip() for t in (value or "").split(",") if t.strip()]
 
 
-class EventActivityOut(Schema):
+class EventActivityOut(PlannedSchema):
     id = fields.Integer(allow_none=True)
     external_source = fields.String(attribute="externalSource", data_key="externalSource", allow_none=True)
     external_id = fields.String(attribute="externalId", data_key="externalId", allow_none=True)
     organizer_email = fields.String(attribute="organizerEmail", data_key="organizerEmail", allow_none=True)
 
 
-class ActorOut(Schema):
+class ActorOut(PlannedSchema):
     kind = fields.String(metadata={"description": "organizer, integration, outlook (found by the scan) or system"})
     id = fields.String()
 
 
-class ChangeOut(Schema):
+class ChangeOut(PlannedSchema):
     id = fields.String(metadata={"description": "The event id: the same in the feed and in every webhook delivery."})
     type = fields.String(metadata={"description": ", ".join(events.PUBLIC_TYPES)})
     created_at = fields.String(attribute="createdAt", data_key="createdAt")
@@ -82,7 +83,7 @@ class ChangeOut(Schema):
     data = fields.Dict(metadata={"description": "What changed; never internal notes."})
 
 
-class ChangePage(Schema):
+class ChangePage(PlannedSchema):
     items = fields.List(fields.Nested(ChangeOut))
     next = fields.String(metadata={"description": "Pass as `after` for the next page (the same cursor when there "
                                                   "was nothing new)."})
@@ -97,13 +98,13 @@ class WebhookIn(Schema):
     description = Text(load_default="", validate=validate.Length(max=255))
 
 
-class DeliveryCountsOut(Schema):
+class DeliveryCountsOut(PlannedSchema):
     pending = fields.Integer()
     delivered = fields.Integer()
     failed = fields.Integer()
 
 
-class WebhookOut(Schema):
+class WebhookOut(PlannedSchema):
     id = fields.Integer()
     url = fields.String()
     events = fields.Function(lambda row: json.loads(row.event_types), metadata={"type": "array"})
@@ -117,7 +118,7 @@ class WebhookCreatedOut(WebhookOut):
     secret = fields.String(metadata={"description": "Signs every delivery (Crmbridge-Signature). Shown this once."})
 
 
-class WebhookList(Schema):
+class WebhookList(PlannedSchema):
     items = fields.List(fields.Nested(WebhookOut))
 
 
@@ -128,7 +129,7 @@ class AuditQuery(Schema):
     limit = Whole(load_default=100, maximum=500)
 
 
-class AuditEntryOut(Schema):
+class AuditEntryOut(PlannedSchema):
     id = fields.String(attribute="event_id")
     at = UtcDateTime(attribute="created_at")
     type = fields.String()
@@ -138,12 +139,12 @@ class AuditEntryOut(Schema):
     data = fields.Function(lambda row: json.loads(row.data or "{}"), metadata={"type": "object"})
 
 
-class AuditPage(Schema):
+class AuditPage(PlannedSchema):
     items = fields.List(fields.Nested(AuditEntryOut))
     next = fields.Integer()
 
 
-class GoneOut(Schema):
+class GoneOut(PlannedSchema):
     """The error shape, with why the meeting's activity is gone: what the old organizer's taskpane shows."""
 
     code = fields.Integer()
