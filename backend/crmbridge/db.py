@@ -68,5 +68,4 @@ def standalone_session(app: Flask) -> Iterator[Session]:
 def _close_session(_exc) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
-        db_session.rollback()
-        db_session.close()
+        db_session.close()  # ends its transaction, rolling back what was not committed

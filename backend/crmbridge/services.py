@@ -345,8 +345,8 @@ def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> Lo
 
 def _lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
     # Read only, in plain selects (store.find_for_lookup): this is the call every opening of the taskpane makes.
-    found = store.find_for_lookup(session, caller, item_id=query.get("item_id"), rest_id=query.get("rest_id"),
-                                  ical_uid=query.get("ical_uid"))
+    outlook_ids = {key: query[key] for key in ("item_id", "rest_id", "ical_uid") if key in query}
+    found = store.find_for_lookup(session, caller, **outlook_ids) if outlook_ids else None
     if found is not None:
         meeting = found.matched_kind
     elif "activity_id" in query:
