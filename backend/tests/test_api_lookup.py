@@ -125,3 +125,25 @@ def test_an_unknown_outlook_id_without_a_fallback_is_404_and_meeting_kind_needs_
     assert anna.get("/api/lookup?itemId=AAMk%2Fnone").status_code == 404
     response = anna.get("/api/lookup?itemId=x&meetingKind=external")
     assert response.status_code == 422 and "meetingKind" in response.json["errors"]
+
+
+def test_a_lookup_makes_no_schema_of_its_own(anna, created, monkeypatch):
+    """Each endpoint's schemas are made once (with the app, the nested ones at the first answer): webargs given a
+    schema class would make one per request, and marshmallow deep-copies every field for it."""
+    import marshmallow
+
+    def lookups():
+        assert anna.get(f"/api/lookup?activityId={created.json['id']}").status_code == 200
+        assert anna.post("/api/lookup", json={"activityId": created.json["id"]}).status_code == 200
+
+    lookups()
+    made = []
+    original = marshmallow.Schema.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(marshmallow.Schema, "__init__", counting)
+    lookups()
+    assert made == []
