@@ -1,8 +1,10 @@
 """Who is internal, external or a room, and why: the table the taskpane's explanations rest on."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from crmbridge.domain.addresses import AddressError, parse_address
+from crmbridge.domain.addresses import AddressError, normalise_domain, parse_address, unicode_form
 from crmbridge.domain.classification import Kind, OrgDomains, Reason, classify
 
 ORG = OrgDomains.of(["contoso.com", "Contoso.DK", "blåbær.dk"])
@@ -96,3 +98,25 @@ def test_a_malformed_address_is_classified_external_rather_than_trusted():
 def test_org_domains_reject_a_malformed_configured_domain():
     with pytest.raises(AddressError):
         OrgDomains.of(["contoso"])
+
+
+@pytest.mark.parametrize("domain", ["contoso.com", "Contoso.COM", "sub.kunde.dk", "xn--bcher-kva.example",
+                                    "bücher.example", "ÅRHUS.dk", "exa-mple.co.uk", "a1.b2.example", "straße.de"])
+def test_the_unicode_form_is_idnas_decoding(domain):
+    """Without an xn-- label a normalised domain is its own Unicode form; with one, idna decodes it."""
+    import idna
+
+    ascii_domain = normalise_domain(domain)
+    assert unicode_form(ascii_domain) == idna.decode(ascii_domain)
+
+
+@given(st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?){1,3}\.[a-z]{2,6}",
+                     fullmatch=True))
+def test_any_ascii_domain_decodes_to_itself_as_idna_decodes_it(domain):
+    import idna
+
+    try:
+        ascii_domain = normalise_domain(domain)
+    except AddressError:
+        return  # e.g. a label idna refuses (such as one with -- in the third and fourth place)
+    assert unicode_form(ascii_domain) == idna.decode(ascii_domain)

@@ -53,7 +53,7 @@ class OuterOut(PlannedSchema):
     computed = fields.Function(lambda obj: obj.count * 2)
     method = fields.Method("twice")
     constant = fields.Constant("always")
-    times = fields.List(UtcDateTime(), attribute="inners", dump_only=True)  # of Inner objects: fails as marshmallow does
+    times = fields.List(UtcDateTime(), attribute="inners", dump_only=True)  # Inner objects: fails as in marshmallow
 
     def twice(self, obj):
         return obj.count * 2

@@ -50,6 +50,14 @@ def normalise_domain(domain: str) -> str:
     return ascii_domain
 
 
+def unicode_form(ascii_domain: str) -> str:
+    """A domain from ``normalise_domain`` in Unicode: only its ``xn--`` labels change, so a domain without one
+    is its own Unicode form (and idna, slow per call, is left out)."""
+    if "xn--" not in ascii_domain:
+        return ascii_domain
+    return idna.decode(ascii_domain)
+
+
 def parse_address(raw: str, display_name: str | None = None) -> Address:
     """Parse ``a@b.example`` or ``"Name" <a@b.example>``; the explicit display name wins over the parsed one."""
     if not isinstance(raw, str) or not isinstance(display_name, str | None):
@@ -82,7 +90,7 @@ def _parse(raw: str, display_name: str | None) -> Address:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in local):
         raise AddressError(f"'{raw}' contains control characters")
     ascii_domain = normalise_domain(domain)
-    unicode_domain = idna.decode(ascii_domain)
+    unicode_domain = unicode_form(ascii_domain)
     email = f"{local}@{unicode_domain}"
     if len(f"{local}@{ascii_domain}") > MAX_ADDRESS_LENGTH:
         raise AddressError(f"'{raw}' is longer than {MAX_ADDRESS_LENGTH} characters")
