@@ -182,6 +182,7 @@ def profile(url: str, activities: int, count: int, top: int) -> None:
 
     for _ in range(200):
         one()  # imports, caches, the SQLite page cache
+    phases(app, client, one, count)
     profiler = cProfile.Profile()
     started = time.perf_counter()
     profiler.enable()
@@ -196,6 +197,65 @@ def profile(url: str, activities: int, count: int, top: int) -> None:
           f"{elapsed:.2f} ms each; top {top} by cumulative time:")
     print("\n".join(line for line in out.getvalue().splitlines()[6:] if line.strip()))
     db.engine(app).dispose()
+
+
+def phases(app, client, one, count: int) -> None:
+    """Mean time per lookup in each phase (timers around the functions that do it, no profiler), beside an
+    in-process /healthz: what a lookup costs that liveness does not."""
+    import webargs.core
+
+    from crmbridge import db, dump_plan, services, store
+    from crmbridge.auth import request as auth_request
+    from crmbridge.graph import sync
+
+    spent: dict[str, float] = {}
+
+    def timed(phase, function):
+        def run(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[phase] = spent.get(phase, 0.0) + time.perf_counter() - started
+        return run
+
+    patched = [(webargs.core.Parser, "parse", "arguments (webargs, marshmallow load)"),
+               (store, "find_for_lookup", "queries: activity, participants, links"),
+               (sync, "pane_state", "query: the internal meeting's sync state"),
+               (services, "view", "classification and view"),
+               (dump_plan.PlannedSchema, "dump", "serialisation: dump"),
+               (app.json, "dumps", "serialisation: JSON")]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]
+    for owner, name, phase in patched:
+        setattr(owner, name, timed(phase, getattr(owner, name)))
+    hooks = []  # (list, index, original): the hooks Flask holds in lists, timed in place
+    for functions, function, phase in ((app.before_request_funcs["lookup"], auth_request.authenticate, "token check"),
+                                       (app.teardown_appcontext_funcs, db._close_session, "closing the session")):
+        index = functions.index(function)
+        functions[index] = timed(phase, function)
+        hooks.append((functions, index, function))
+    try:
+        def healthz() -> None:
+            assert client.get("/healthz").status_code == 200
+
+        totals = {}
+        for name, call in (("healthz", healthz), ("lookup", one)):
+            spent.clear()
+            started = time.perf_counter()
+            for _ in range(count):
+                call()
+            totals[name] = (time.perf_counter() - started) / count * 1000
+    finally:
+        for owner, name, original in originals:
+            setattr(owner, name, original)
+        for functions, index, function in hooks:
+            functions[index] = function
+    print(f"\nphases: {count} lookups in-process (test client, timers only), mean ms per lookup; in-process "
+          f"/healthz {totals['healthz']:.3f} ms, lookup {totals['lookup']:.3f} ms")
+    for phase, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"  {phase:44}{seconds / count * 1000:>8.3f} ms")
+    rest = totals["lookup"] - sum(spent.values()) / count * 1000
+    print(f"  {'the rest (Flask, test client, hooks)':44}{rest:>8.3f} ms")
 
 
 def measure(url: str, args, tmp: str, backend: Path | None, clients: int) -> tuple[list[float], list[float]]:
