@@ -25,17 +25,18 @@ times from navigation start (medians of the rounds), with new/baseline ratios:
 import argparse
 import base64
 import json
-import logging
 import os
+import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
+import time
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
@@ -76,12 +77,39 @@ def build(outdir: Path, unsplit: bool) -> None:
     subprocess.run(command + (["--unsplit"] if unsplit else []), cwd=ROOT, check=True)
 
 
-def serve(site: Path, database_url: str, certs) -> tuple[str, object]:
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-                      "ORG_DOMAINS": ["contoso.com"], "TASKPANE_DIR": str(site)})
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=(str(certs.cert), str(certs.key)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"https://127.0.0.1:{server.server_port}", server
+def wsgi_app():
+    """gunicorn's app factory (serve): the app configured by the benchmark through PANE_BENCH_APP."""
+    return create_app(json.loads(os.environ["PANE_BENCH_APP"]))
+
+
+def serve(site: Path, database_url: str, certs) -> tuple[str, subprocess.Popen]:
+    """The app under gunicorn, the production server, with persistent HTTP/1.1 connections over TLS: one worker of
+    threads (gthread), keep-alive 5 s. Browsers reach production through a reverse proxy that keeps connections
+    open (docs/operations.md); werkzeug's development server closes every one, so each file would cost a new
+    connection and TLS handshake, which punishes a build of several files in a way no deployment does."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "ORG_DOMAINS": ["contoso.com"],
+              "TASKPANE_DIR": str(site)}
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT / "benchmarks"), "--bind", f"127.0.0.1:{port}",
+               "--worker-class", "gthread", "--workers", "1", "--threads", "4", "--keep-alive", "5",
+               "--certfile", str(certs.cert), "--keyfile", str(certs.key), "--no-control-socket",
+               "--log-level", "warning", "taskpane:wsgi_app()"]
+    server = subprocess.Popen(command, env={**os.environ, "PANE_BENCH_APP": json.dumps(config)})
+    origin = f"https://127.0.0.1:{port}"
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(origin + "/healthz", context=insecure, timeout=1):
+                return origin, server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({server.returncode})") from None
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("gunicorn did not answer /healthz")
 
 
 def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -> dict:
@@ -113,7 +141,6 @@ def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -
 
 
 def main() -> None:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
@@ -151,7 +178,8 @@ def main() -> None:
                         context.close()
             browser.close()
         for _, server in servers.values():
-            server.shutdown()
+            server.terminate()
+            server.wait(timeout=30)
         db.engine(app).dispose()
         report(results, sizes, args.rounds)
 
