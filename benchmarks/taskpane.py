@@ -4,9 +4,14 @@ Builds the taskpane twice from the same sources (scripts/lib/build-taskpane.mjs)
 MSAL.js in a lazily imported chunk, precompressed brotli and gzip) and unsplit as the baseline (one file per entry
 with MSAL.js inside, no hashes, nothing precompressed: how the taskpane was built and served before). Each is served
 by the real app over HTTPS (Chromium offers brotli on secure origins only, and Outlook loads the pane over https)
-from a temporary SQLite database, with the fake Office.js in place of Microsoft's. Sign-in as in production: the
-backend names an Entra app and the token comes by nested app authentication through MSAL.js, from the fake Office's
-broker (the test stub), so MSAL.js is loaded, parsed and run in both builds before the lookup can be made.
+from a temporary SQLite database, with the fake Office.js in place of Microsoft's. Both are served the same way, as
+browsers reach a deployment (docs/operations.md): gunicorn (a gthread worker) with persistent HTTP/1.1 connections
+(keep-alive), not werkzeug's development server, which closes the connection after every answer and so charges a
+new TLS handshake per file. (Production's proxy may speak HTTP/2, one connection for every file; that would favour
+the build of several files further.) Sign-in as in production: the backend names an Entra app in its own
+/taskpane/config.json and the token comes by nested app authentication through MSAL.js, from the fake Office's
+broker (the test stub, answering with a development token the test-mode backend accepts), so MSAL.js is loaded,
+parsed and run in both builds before the lookup can be made.
 
 For each build, CPU speed (1x, and 4x throttled by Chromium) and round, alternating builds so both see the same
 machine: a cold open (new profile, empty cache) and a warm reopen (same profile). Prints bytes on the wire for the
@@ -52,7 +57,7 @@ from browser.browser_support import (  # noqa: E402
     outlook_item,
     scenario,
 )
-from browser.wire import Wire, entra_sign_in  # noqa: E402
+from browser.wire import ENTRA_CLIENT_ID, Wire, entra_sign_in  # noqa: E402
 
 from crmbridge import create_app, db, devcert, migrations  # noqa: E402
 from crmbridge.auth import dev_tokens  # noqa: E402
@@ -90,8 +95,11 @@ def serve(site: Path, database_url: str, certs) -> tuple[str, subprocess.Popen]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # An Entra app named, as in production: the backend's own /taskpane/config.json tells the pane to sign in with
+    # MSAL.js (the fake Office's broker answers with a development token, which a test-mode backend accepts).
     config = {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "ORG_DOMAINS": ["contoso.com"],
-              "TASKPANE_DIR": str(site)}
+              "TASKPANE_DIR": str(site), "ENTRA_CLIENT_ID": ENTRA_CLIENT_ID,
+              "ENTRA_APP_ID_URI": f"api://127.0.0.1:{port}/{ENTRA_CLIENT_ID}"}
     command = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT / "benchmarks"), "--bind", f"127.0.0.1:{port}",
                "--worker-class", "gthread", "--workers", "1", "--threads", "4", "--keep-alive", "5",
                "--certfile", str(certs.cert), "--keyfile", str(certs.key), "--no-control-socket",
@@ -114,8 +122,8 @@ def serve(site: Path, database_url: str, certs) -> tuple[str, subprocess.Popen]:
 
 def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -> dict:
     page = context.new_page()
-    answers, extras = entra_sign_in(origin, dev_tokens.issue(SECRET, ORGANIZER))
-    wire = Wire(page, FAKE_OFFICE, answers)
+    _, extras = entra_sign_in(origin, dev_tokens.issue(SECRET, ORGANIZER))  # the backend serves the configuration
+    wire = Wire(page, FAKE_OFFICE)
     wire.throttle_cpu(throttle)
     page.add_init_script(f"window.__officeScenario = {json.dumps(scenario('en-US', ORGANIZER, item, **extras))};")
     page.add_init_script(RENDER_PROBE % json.dumps(subject))
