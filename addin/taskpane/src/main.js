@@ -33,7 +33,7 @@ function loadMsal() {
 async function start() {
   // In parallel with everything below; a failure here is reported by the sign-in that needs MSAL.js.
   loadAuthConfig().then((config) => (config.clientId ? loadMsal() : null)).catch(() => undefined);
-  await setLanguage(navigator.language); // Danish: its strings' small chunk first, so no English flashes by
+  await setLanguage(navigator.language); // Danish: its strings' small file first, so no English flashes by
   const store = createStore(initialState());
   let flows = null;
   const view = createView((action, arg) => {
