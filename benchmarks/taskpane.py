@@ -4,14 +4,25 @@ Builds the taskpane twice from the same sources (scripts/lib/build-taskpane.mjs)
 MSAL.js in a lazily imported chunk, precompressed brotli and gzip) and unsplit as the baseline (one file per entry
 with MSAL.js inside, no hashes, nothing precompressed: how the taskpane was built and served before). Each is served
 by the real app over HTTPS (Chromium offers brotli on secure origins only, and Outlook loads the pane over https)
-from a temporary SQLite database, with the fake Office.js in place of Microsoft's. Sign-in as in production: the
-backend names an Entra app and the token comes by nested app authentication through MSAL.js, from the fake Office's
-broker (the test stub), so MSAL.js is loaded, parsed and run in both builds before the lookup can be made.
+from a temporary SQLite database, with the fake Office.js in place of Microsoft's. Both are served the same way, as
+browsers reach a deployment (docs/operations.md): gunicorn (a gthread worker) with persistent HTTP/1.1 connections
+(keep-alive), not werkzeug's development server, which closes the connection after every answer and so charges a
+new TLS handshake per file. (Production's proxy may speak HTTP/2, one connection for every file; that would favour
+the build of several files further.) Sign-in as in production: the backend names an Entra app in its own
+/taskpane/config.json and the token comes by nested app authentication through MSAL.js, from the fake Office's
+broker (the test stub, answering with a development token the test-mode backend accepts), so MSAL.js is loaded,
+parsed and run in both builds before the lookup can be made.
 
 For each build, CPU speed (1x, and 4x throttled by Chromium) and round, alternating builds so both see the same
 machine: a cold open (new profile, empty cache) and a warm reopen (same profile). Prints bytes on the wire for the
-taskpane's own files (headers included, as Chromium counts them), JavaScript and CSS bytes downloaded, and the time
-from navigation start to the activity rendered (median of the rounds), with new/baseline ratios.
+taskpane's own files (headers included, as Chromium counts them), JavaScript and CSS bytes downloaded, and two
+times from navigation start (medians of the rounds), with new/baseline ratios:
+
+  to item shown  first content: the Outlook item's subject in the pane's header (view.js renderHeader), read from
+                 Office while the lookup still runs; it needs neither MSAL.js nor the backend
+  to activity    the lookup's answer rendered: the CRM activity's line (renderLinked's .crm__activity) naming the
+                 activity's subject. The scenario's Outlook item has the activity's subject, so the subject alone
+                 appearing anywhere in the pane would be the header, not the activity.
 
     .venv/bin/python benchmarks/taskpane.py [--rounds 5]
 """
@@ -19,17 +30,18 @@ from navigation start to the activity rendered (median of the rounds), with new/
 import argparse
 import base64
 import json
-import logging
 import os
+import socket
+import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
+import time
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend"))
@@ -45,47 +57,80 @@ from browser.browser_support import (  # noqa: E402
     outlook_item,
     scenario,
 )
-from browser.wire import Wire, entra_sign_in  # noqa: E402
+from browser.wire import ENTRA_CLIENT_ID, Wire, entra_sign_in  # noqa: E402
 
 from crmbridge import create_app, db, devcert, migrations  # noqa: E402
 from crmbridge.auth import dev_tokens  # noqa: E402
 
 ORGANIZER = "benchmark.organizer@contoso.com"
 SECRET = "benchmark-secret-key"
-# Set by the page itself when the activity's subject appears in the pane: no polling from outside.
+# Set by the page itself, no polling from outside: __itemShownAt when the header shows the Outlook item's subject,
+# __renderedAt when the CRM activity's line (the lookup's answer) shows the activity's subject.
 RENDER_PROBE = """
+window.__itemShownAt = null;
 window.__renderedAt = null;
 new MutationObserver((_, observer) => {
-  const app = document.getElementById("app");
-  if (app && app.textContent.includes(%s)) { window.__renderedAt = performance.now(); observer.disconnect(); }
+  const subject = %s;
+  const has = (selector) => document.querySelector(selector)?.textContent.includes(subject);
+  if (window.__itemShownAt === null && has("#app h1.meeting__subject")) window.__itemShownAt = performance.now();
+  if (has("#app .crm__activity")) { window.__renderedAt = performance.now(); observer.disconnect(); }
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
-
 
 def build(outdir: Path, unsplit: bool) -> None:
     command = ["node", str(ROOT / "scripts/lib/build-taskpane.mjs"), "--outdir", str(outdir)]
     subprocess.run(command + (["--unsplit"] if unsplit else []), cwd=ROOT, check=True)
 
 
-def serve(site: Path, database_url: str, certs) -> tuple[str, object]:
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-                      "ORG_DOMAINS": ["contoso.com"], "TASKPANE_DIR": str(site)})
-    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=(str(certs.cert), str(certs.key)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"https://127.0.0.1:{server.server_port}", server
+def wsgi_app():
+    """gunicorn's app factory (serve): the app configured by the benchmark through PANE_BENCH_APP."""
+    return create_app(json.loads(os.environ["PANE_BENCH_APP"]))
+
+
+def serve(site: Path, database_url: str, certs) -> tuple[str, subprocess.Popen]:
+    """The app under gunicorn, the production server, with persistent HTTP/1.1 connections over TLS: one worker of
+    threads (gthread), keep-alive 5 s. Browsers reach production through a reverse proxy that keeps connections
+    open (docs/operations.md); werkzeug's development server closes every one, so each file would cost a new
+    connection and TLS handshake, which punishes a build of several files in a way no deployment does."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # An Entra app named, as in production: the backend's own /taskpane/config.json tells the pane to sign in with
+    # MSAL.js (the fake Office's broker answers with a development token, which a test-mode backend accepts).
+    config = {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "ORG_DOMAINS": ["contoso.com"],
+              "TASKPANE_DIR": str(site), "ENTRA_CLIENT_ID": ENTRA_CLIENT_ID,
+              "ENTRA_APP_ID_URI": f"api://127.0.0.1:{port}/{ENTRA_CLIENT_ID}"}
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(ROOT / "benchmarks"), "--bind", f"127.0.0.1:{port}",
+               "--worker-class", "gthread", "--workers", "1", "--threads", "4", "--keep-alive", "5",
+               "--certfile", str(certs.cert), "--keyfile", str(certs.key), "--no-control-socket",
+               "--log-level", "warning", "taskpane:wsgi_app()"]
+    server = subprocess.Popen(command, env={**os.environ, "PANE_BENCH_APP": json.dumps(config)})
+    origin = f"https://127.0.0.1:{port}"
+    insecure = ssl.create_default_context()
+    insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(origin + "/healthz", context=insecure, timeout=1):
+                return origin, server
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({server.returncode})") from None
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError("gunicorn did not answer /healthz")
 
 
 def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -> dict:
     page = context.new_page()
-    answers, extras = entra_sign_in(origin, dev_tokens.issue(SECRET, ORGANIZER))
-    wire = Wire(page, FAKE_OFFICE, answers)
+    _, extras = entra_sign_in(origin, dev_tokens.issue(SECRET, ORGANIZER))  # the backend serves the configuration
+    wire = Wire(page, FAKE_OFFICE)
     wire.throttle_cpu(throttle)
     page.add_init_script(f"window.__officeScenario = {json.dumps(scenario('en-US', ORGANIZER, item, **extras))};")
     page.add_init_script(RENDER_PROBE % json.dumps(subject))
     page.goto(origin + "/taskpane/taskpane.html")
-    page.wait_for_function("window.__renderedAt !== null", timeout=60_000)
+    page.wait_for_function("() => window.__renderedAt !== null", timeout=60_000)
     page.wait_for_load_state("networkidle")
-    rendered = page.evaluate("window.__renderedAt")
+    rendered, item_shown = page.evaluate("[window.__renderedAt, window.__itemShownAt]")
     own = [t for t in wire.of(origin) if not t.url.endswith("/config.json")]
     code = [t for t in own if t.url.endswith((".js", ".css"))]
     if os.environ.get("PANE_BENCH_FILES"):  # each transfer, for finding where bytes go
@@ -96,6 +141,7 @@ def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -
         "code_bytes": sum(t.bytes for t in code),
         "code_requests": sum(1 for t in code if t.bytes > 0 and not t.from_cache),
         "ms": rendered,
+        "item_ms": item_shown,
     }
     wire.close()
     page.close()
@@ -103,7 +149,6 @@ def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -
 
 
 def main() -> None:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
@@ -141,7 +186,8 @@ def main() -> None:
                         context.close()
             browser.close()
         for _, server in servers.values():
-            server.shutdown()
+            server.terminate()
+            server.wait(timeout=30)
         db.engine(app).dispose()
         report(results, sizes, args.rounds)
 
@@ -184,17 +230,18 @@ def report(results: dict, sizes: dict, rounds: int) -> None:
 
     print(f"\nTaskpane in headless Chromium over HTTPS, {rounds} rounds each, medians; baseline = unsplit build, "
           "uncompressed, revalidated on reopen (as before); new = split, hashed, precompressed.\n")
-    print(f"{'':34}{'baseline':>12}{'new':>12}{'new/base':>10}")
+    print(f"{'':38}{'baseline':>12}{'new':>12}{'new/base':>10}")
     for throttle in (1, 4):
         for visit in ("cold", "warm"):
             label = f"{visit} open, CPU {throttle}x"
-            for key, unit in (("bytes", "B"), ("code_bytes", "B"), ("ms", "ms")):
+            for key, unit in (("bytes", "B"), ("code_bytes", "B"), ("item_ms", "ms"), ("ms", "ms")):
                 base, new = median("baseline", throttle, visit, key), median("new", throttle, visit, key)
-                what = {"bytes": "bytes on the wire", "code_bytes": "JS+CSS bytes", "ms": "to activity"}[key]
+                what = {"bytes": "bytes on the wire", "code_bytes": "JS+CSS bytes", "item_ms": "to item shown",
+                        "ms": "to activity"}[key]
                 ratio = f"{new / base:.2f}x" if base else "-"
-                print(f"{label + ', ' + what:34}{base:>10.0f}{unit:>2}{new:>10.0f}{unit:>2}{ratio:>10}")
+                print(f"{label + ', ' + what:38}{base:>10.0f}{unit:>2}{new:>10.0f}{unit:>2}{ratio:>10}")
             base, new = fastest("baseline", throttle, visit), fastest("new", throttle, visit)
-            print(f"{label + ', to activity (min)':34}{base:>10.0f}ms{new:>10.0f}ms{new / base:>9.2f}x")
+            print(f"{label + ', to activity (min)':38}{base:>10.0f}ms{new:>10.0f}ms{new / base:>9.2f}x")
     print(f"\nnew build: the app's own JS+CSS (loaded at start) {sizes['new']['start']} B brotli, of which JS "
           f"{sizes['new']['start_js']} B; MSAL.js (loaded "
           f"lazily) {sizes['new']['lazy']} B brotli; baseline: {sizes['baseline']['start']} B (main.js with MSAL.js "

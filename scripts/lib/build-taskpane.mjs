@@ -6,9 +6,11 @@
 //
 //   taskpane.html, auth-dialog.html  stable names (the manifest and Office's dialog name them by URL), pointing at
 //   assets/icon-*.png                the hashed files below; revalidated by ETag
-//   static/<name>-<hash>.js|.css     content-hashed, so cached for a year as immutable: main.js and auth-dialog.js
-//                                    with their shared chunks, MSAL.js in a chunk of its own (main.js imports it
-//                                    dynamically, so the first screen never waits for its parse), taskpane.css
+//   static/<name>-<hash>.js|.css     content-hashed, so cached for a year as immutable: main.js, auth-dialog.js,
+//                                    taskpane.css, and what main.js imports dynamically, each one file of its own:
+//                                    MSAL.js (so the first screen never waits for its parse; the dialog imports the
+//                                    same file) and the Danish strings (i18n-da). No shared chunks: the pane loads
+//                                    main.js and taskpane.css at start and MSAL.js as one request beside them
 //   build.json                       what each page loads at start and what it loads lazily
 //   send-guard.js, send-guard.html   the send-time guard: a classic script under a stable name, and its page
 //   *.br, *.gz                       beside every text file: precompressed here, once, not per request; images
@@ -40,16 +42,10 @@ const outdir = path.resolve(option("--outdir") || path.join(SOURCE, "dist"));
 const unsplit = process.argv.includes("--unsplit");
 
 rmSync(outdir, { recursive: true, force: true });
-const result = await esbuild.build({
+const common = {
   absWorkingDir: ROOT,
-  entryPoints: {
-    main: "addin/taskpane/src/main.js",
-    "auth-dialog": "addin/taskpane/src/auth-dialog.js",
-    taskpane: "addin/taskpane/taskpane.css",
-  },
   bundle: true,
   format: "esm",
-  splitting: !unsplit,
   target: "es2020",
   platform: "browser",
   minify: true,
@@ -57,21 +53,73 @@ const result = await esbuild.build({
   legalComments: "linked", // licences in a .LEGAL.txt beside each file, named by a comment: not downloaded
   outdir: path.join(outdir, "static"),
   entryNames: unsplit ? "[name]" : "[name]-[hash]",
-  chunkNames: "[name]-[hash]",
   metafile: true,
   logLevel: "warning",
-});
+};
+const outputs = {}; // every build's metafile outputs, by file (relative to ROOT)
+
+// The pages' scripts and the stylesheet. In the unsplit build each script holds everything it imports.
+const entries = {
+  main: "addin/taskpane/src/main.js",
+  "auth-dialog": "addin/taskpane/src/auth-dialog.js",
+  taskpane: "addin/taskpane/taskpane.css",
+};
+// What main.js imports dynamically (by the specifier it uses): each built first as one file of its own, which the
+// pages' scripts then import under its hashed name. So the pane loads main.js and the stylesheet at start and each
+// of these as one request when it needs it (MSAL.js beside the start, the Danish strings only in Danish), and
+// shares no chunk with the sign-in dialog: esbuild's code splitting would put what they share (api.js, auth.js,
+// its own helpers, parts of MSAL.js) in chunks that both load at start, a request each. The dialog imports MSAL.js
+// statically, the same file, so a pane that has loaded it opens the dialog from its cache.
+const LAZY = {
+  msal: { specifier: /^@azure\/msal-browser$/, source: "@azure/msal-browser" },
+  "i18n-da": { specifier: /^\.\/i18n-da\.js$/, source: "addin/taskpane/src/i18n-da.js" },
+};
+
+if (unsplit) {
+  Object.assign(outputs, (await esbuild.build({ ...common, entryPoints: entries })).metafile.outputs);
+} else {
+  const lazy = await esbuild.build({
+    ...common,
+    entryPoints: Object.fromEntries(Object.entries(LAZY).map(([name, { source }]) => [name, source])),
+  });
+  Object.assign(outputs, lazy.metafile.outputs);
+  const lazyFile = {};
+  for (const [file, meta] of Object.entries(lazy.metafile.outputs)) {
+    if (!meta.entryPoint) continue;
+    const name = Object.keys(LAZY).find((key) => path.basename(file).startsWith(`${key}-`));
+    // Built apart, it must not hold a module of the app's own: the app would have a second copy of its state.
+    const own = Object.keys(meta.inputs).filter((input) => input.startsWith("addin/taskpane/src/"));
+    if (own.some((input) => input !== LAZY[name].source)) throw new Error(`${name} imports the app's ${own}`);
+    lazyFile[name] = path.basename(file);
+  }
+  const external = {
+    name: "lazily-imported-files",
+    setup(build) {
+      for (const [name, { specifier }] of Object.entries(LAZY)) {
+        build.onResolve({ filter: specifier }, () => ({ path: `./${lazyFile[name]}`, external: true }));
+      }
+    },
+  };
+  Object.assign(outputs, (await esbuild.build({ ...common, entryPoints: entries, plugins: [external] }))
+    .metafile.outputs);
+}
 
 // The output of each entry, and the files each output imports statically (preloaded, so there is no waterfall).
-const outputs = result.metafile.outputs;
 const relative = (file) => path.relative(outdir, path.join(ROOT, file)).split(path.sep).join("/");
 const entryOutput = {};
 for (const [file, meta] of Object.entries(outputs)) {
   if (meta.entryPoint) entryOutput[path.basename(meta.entryPoint).replace(/\.(js|css)$/, "")] = file;
 }
 
+/** What `file` imports, each as the output it names (an external import, MSAL.js's file, by its path). */
+function importsOf(file) {
+  return (outputs[file]?.imports ?? []).map((imported) => (imported.external
+    ? { ...imported, path: path.relative(ROOT, path.resolve(ROOT, path.dirname(file), imported.path)) }
+    : imported));
+}
+
 function staticImports(file, seen = new Set()) {
-  for (const imported of outputs[file]?.imports ?? []) {
+  for (const imported of importsOf(file)) {
     if (imported.kind === "import-statement" && !seen.has(imported.path)) {
       seen.add(imported.path);
       staticImports(imported.path, seen);
@@ -86,7 +134,7 @@ function staticImports(file, seen = new Set()) {
 const LANGUAGE_TABLE = /(^|\/)i18n-[a-z]{2}-/;
 
 function dynamicImports(file) {
-  const direct = (outputs[file]?.imports ?? [])
+  const direct = importsOf(file)
     .filter((imported) => imported.kind === "dynamic-import" && !LANGUAGE_TABLE.test(imported.path));
   return direct.flatMap((imported) => [imported.path, ...staticImports(imported.path)]);
 }

@@ -102,7 +102,8 @@ async function fetchDevToken(email) {
 /**
  * `msal`: {createNestablePublicClientApplication, isInteractionRequired(error)}; `office`: the office.js module
  * (its sign-in functions and userEmail); `loadConfig` and `fetchDevToken` default to the backend's.
- * Returns {getToken({forceRefresh, claims})}: `claims` (Entra's claims challenge) signs in interactively.
+ * Returns {getToken({forceRefresh, claims}), prepare()}: `claims` (Entra's claims challenge) signs in interactively;
+ * prepare() readies nested app authentication before the first token is needed.
  */
 export function createAuth({ msal, office, loadConfig = loadAuthConfig, devToken = fetchDevToken }) {
   let held = null; // {token, expiresAt}
@@ -150,16 +151,35 @@ export function createAuth({ msal, office, loadConfig = loadAuthConfig, devToken
     throw new AuthError("sign-in-unsupported", "This Outlook offers no way to sign in.");
   }
 
-  async function viaNestedAppAuth(config, { forceRefresh, claims }) {
+  /** MSAL.js's app for nested app authentication, made once (MSAL.js asks Outlook's broker for its context). */
+  function nestedApp(config) {
     if (!pca) {
       pca = msal.createNestablePublicClientApplication({
         auth: { clientId: config.clientId, authority: config.authority },
       });
-      pca.catch(() => { pca = null; });
+      pca.catch(() => { pca = null; }); // made again at the next sign-in
     }
+    return pca;
+  }
+
+  /**
+   * Make ready, beside the reading of the item, what the first sign-in by nested app authentication needs: MSAL.js's
+   * app. No token is asked for and nothing is shown; without an Entra app (development tokens) or nested app
+   * authentication it does nothing, so MSAL.js is not loaded for it. A failure is left to the sign-in that needs it.
+   */
+  async function prepare() {
+    try {
+      const config = await loadConfig();
+      if (config.clientId && office.supportsNestedAppAuth()) await nestedApp(config);
+    } catch {
+      // reported by getToken, which tries again
+    }
+  }
+
+  async function viaNestedAppAuth(config, { forceRefresh, claims }) {
     let result;
     try {
-      const app = await pca;
+      const app = await nestedApp(config);
       const account = app.getActiveAccount() || undefined;
       const tokenRequest = { scopes: [config.apiScope], ...(account ? { account } : {}) };
       if (claims) {
@@ -204,7 +224,7 @@ export function createAuth({ msal, office, loadConfig = loadAuthConfig, devToken
       code);
   }
 
-  return { getToken };
+  return { getToken, prepare };
 }
 
 function withExpiry(token) {

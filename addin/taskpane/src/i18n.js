@@ -1,7 +1,7 @@
 /*
  * Every string the organizer sees, in English and Danish, and the formatting of times and lists.
  * The language follows Office.context.displayLanguage: "da*" is Danish, anything else English. The Danish
- * strings are in i18n-da.js, a chunk of its own that setLanguage loads when it is needed.
+ * strings are in i18n-da.js, a file of its own that setLanguage loads when it is needed.
  */
 
 const en = {
@@ -227,7 +227,7 @@ let toWallClock = browserWallClock;
 
 /**
  * Choose the language from Office's display language ("da-DK" -> Danish; anything else -> English). Resolves when
- * its strings are here: at once for English, after the Danish chunk's download for Danish (until then, and if that
+ * its strings are here: at once for English, after the Danish file's download for Danish (until then, and if that
  * download fails, the pane speaks English rather than showing keys).
  */
 export async function setLanguage(displayLanguage) {

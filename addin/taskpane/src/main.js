@@ -3,10 +3,10 @@
  * flows and the view together. Opening another item (ItemChanged) starts over.
  *
  * The entry point esbuild bundles into dist/static/main-<hash>.js (scripts/lib/build-taskpane.mjs). MSAL.js (npm)
- * is imported dynamically, into a chunk of its own: where the backend names an Entra app, its download and parse
- * start as soon as the sign-in configuration has come, beside Office's start and the reading of the item, which
- * never wait for them; only a sign-in by nested app authentication does. Without an Entra app (development tokens)
- * it is never loaded.
+ * is imported dynamically, from a file of its own (preloaded by the page): where the backend names an Entra app, it
+ * runs as soon as the sign-in configuration has come, and its app for nested app authentication is made once Office
+ * is ready, beside the reading of the item, which never waits for them; only a sign-in does. Without an Entra app
+ * (development tokens) it is never loaded.
  */
 
 import { createClient } from "./api.js";
@@ -33,7 +33,7 @@ function loadMsal() {
 async function start() {
   // In parallel with everything below; a failure here is reported by the sign-in that needs MSAL.js.
   loadAuthConfig().then((config) => (config.clientId ? loadMsal() : null)).catch(() => undefined);
-  await setLanguage(navigator.language); // Danish: its strings' small chunk first, so no English flashes by
+  await setLanguage(navigator.language); // Danish: its strings' small file first, so no English flashes by
   const store = createStore(initialState());
   let flows = null;
   const view = createView((action, arg) => {
@@ -67,6 +67,7 @@ async function start() {
     },
     office,
   });
+  auth.prepare(); // MSAL.js's app is made while Office reads the item, so the lookup's sign-in need not make it after
   flows = createFlows({ store, api: createClient(auth.getToken), auth });
   office.onItemChanged(() => flows.open());
   await flows.open();
