@@ -30,6 +30,25 @@ function loadMsal() {
   return msalLoad;
 }
 
+/**
+ * The view drawn at most once a frame, with the newest state: Outlook answers each read of the item apart, and
+ * drawing every intermediate state (a dozen before the activity shows) kept the main thread from the sign-in and
+ * the lookup, most of all on a slow CPU. A hidden pane draws when it is shown.
+ */
+function oncePerFrame(render) {
+  let pending = null;
+  return (state) => {
+    const scheduled = pending !== null;
+    pending = state;
+    if (scheduled) return;
+    requestAnimationFrame(() => {
+      const newest = pending;
+      pending = null;
+      render(newest);
+    });
+  };
+}
+
 async function start() {
   // In parallel with everything below; a failure here is reported by the sign-in that needs MSAL.js.
   loadAuthConfig().then((config) => (config.clientId ? loadMsal() : null)).catch(() => undefined);
@@ -41,8 +60,8 @@ async function start() {
     if (arg === undefined) flows[action]();
     else flows[action](Number(arg));
   });
-  store.subscribe(view.render);
-  view.render(store.get());
+  store.subscribe(oncePerFrame(view.render));
+  view.render(store.get()); // the skeleton at once
 
   if (!office.isLoaded()) {
     store.update({ phase: "office-missing" });
