@@ -13,10 +13,13 @@ the build of several files further.) Sign-in as in production: the backend names
 broker (the test stub, answering with a development token the test-mode backend accepts), so MSAL.js is loaded,
 parsed and run in both builds before the lookup can be made.
 
-For each build, CPU speed (1x, and 4x throttled by Chromium) and round, alternating builds so both see the same
-machine: a cold open (new profile, empty cache) and a warm reopen (same profile). Prints bytes on the wire for the
-taskpane's own files (headers included, as Chromium counts them), JavaScript and CSS bytes downloaded, and two
-times from navigation start (medians of the rounds), with new/baseline ratios:
+For each build, condition and round, alternating builds so both see the same machine, under three conditions: the
+CPU at full speed and 4x throttled by Chromium, over this machine's loopback (no latency, so bytes cost nothing),
+and at full CPU over an emulated link as an organizer's Outlook reaches the server from an office or a VPN
+(Chromium's network emulation: NETWORK below, 20 Mbit/s down, 5 up, 40 ms added to each request). In each: a cold
+open (new profile, empty cache) and a warm reopen (same profile). Prints bytes on the wire for the taskpane's own
+files (headers included, as Chromium counts them), JavaScript and CSS bytes downloaded, and two times from
+navigation start (medians of the rounds), with new/baseline ratios:
 
   to item shown  first content: the Outlook item's subject in the pane's header (view.js renderHeader), read from
                  Office while the lookup still runs; it needs neither MSAL.js nor the backend
@@ -63,6 +66,9 @@ from crmbridge import create_app, db, devcert, migrations  # noqa: E402
 from crmbridge.auth import dev_tokens  # noqa: E402
 
 ORGANIZER = "benchmark.organizer@contoso.com"
+# An office's or a VPN's link to the server, as Chromium's DevTools protocol emulates one (bytes per second, ms).
+NETWORK = {"offline": False, "latency": 40, "downloadThroughput": 20_000_000 / 8, "uploadThroughput": 5_000_000 / 8}
+CONDITIONS = (("CPU 1x", 1, None), ("CPU 4x", 4, None), ("CPU 1x, link", 1, NETWORK))
 SECRET = "benchmark-secret-key"
 # Set by the page itself, no polling from outside: __itemShownAt when the header shows the Outlook item's subject,
 # __renderedAt when the CRM activity's line (the lookup's answer) shows the activity's subject.
@@ -120,11 +126,13 @@ def serve(site: Path, database_url: str, certs) -> tuple[str, subprocess.Popen]:
     raise RuntimeError("gunicorn did not answer /healthz")
 
 
-def open_pane(context, origin: str, item: dict, subject: str, throttle: float) -> dict:
+def open_pane(context, origin: str, item: dict, subject: str, throttle: float, network: dict | None) -> dict:
     page = context.new_page()
     _, extras = entra_sign_in(origin, dev_tokens.issue(SECRET, ORGANIZER))  # the backend serves the configuration
     wire = Wire(page, FAKE_OFFICE)
     wire.throttle_cpu(throttle)
+    if network:
+        wire.cdp.send("Network.emulateNetworkConditions", network)
     page.add_init_script(f"window.__officeScenario = {json.dumps(scenario('en-US', ORGANIZER, item, **extras))};")
     page.add_init_script(RENDER_PROBE % json.dumps(subject))
     page.goto(origin + "/taskpane/taskpane.html")
@@ -176,13 +184,13 @@ def main() -> None:
                         *(["--no-sandbox"] if os.geteuid() == 0 else [])]
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=browser_args)
-            for throttle in (1, 4):
+            for condition, throttle, network in CONDITIONS:
                 for _ in range(args.rounds):
                     for name, (origin, _server) in servers.items():
                         context = browser.new_context(locale="en-US", viewport=PANE_SIZE)
                         for visit in ("cold", "warm"):
-                            results.setdefault((name, throttle, visit), []).append(
-                                open_pane(context, origin, item, activity["subject"], throttle))
+                            results.setdefault((name, condition, visit), []).append(
+                                open_pane(context, origin, item, activity["subject"], throttle, network))
                         context.close()
             browser.close()
         for _, server in servers.values():
@@ -222,33 +230,35 @@ def site_sizes(site: Path) -> dict:
 
 
 def report(results: dict, sizes: dict, rounds: int) -> None:
-    def median(name, throttle, visit, key):
-        return statistics.median(r[key] for r in results[(name, throttle, visit)])
+    def median(name, condition, visit, key):
+        return statistics.median(r[key] for r in results[(name, condition, visit)])
 
-    def fastest(name, throttle, visit):
-        return min(r["ms"] for r in results[(name, throttle, visit)])
+    def fastest(name, condition, visit):
+        return min(r["ms"] for r in results[(name, condition, visit)])
 
     print(f"\nTaskpane in headless Chromium over HTTPS, {rounds} rounds each, medians; baseline = unsplit build, "
           "uncompressed, revalidated on reopen (as before); new = split, hashed, precompressed.\n")
-    print(f"{'':38}{'baseline':>12}{'new':>12}{'new/base':>10}")
-    for throttle in (1, 4):
+    print(f"{'':44}{'baseline':>12}{'new':>12}{'new/base':>10}")
+    for condition, _throttle, _network in CONDITIONS:
         for visit in ("cold", "warm"):
-            label = f"{visit} open, CPU {throttle}x"
+            label = f"{visit} open, {condition}"
             for key, unit in (("bytes", "B"), ("code_bytes", "B"), ("item_ms", "ms"), ("ms", "ms")):
-                base, new = median("baseline", throttle, visit, key), median("new", throttle, visit, key)
+                if key in ("bytes", "code_bytes") and condition != CONDITIONS[0][0]:
+                    continue  # the same files under every condition: said once
+                base, new = median("baseline", condition, visit, key), median("new", condition, visit, key)
                 what = {"bytes": "bytes on the wire", "code_bytes": "JS+CSS bytes", "item_ms": "to item shown",
                         "ms": "to activity"}[key]
                 ratio = f"{new / base:.2f}x" if base else "-"
-                print(f"{label + ', ' + what:38}{base:>10.0f}{unit:>2}{new:>10.0f}{unit:>2}{ratio:>10}")
-            base, new = fastest("baseline", throttle, visit), fastest("new", throttle, visit)
-            print(f"{label + ', to activity (min)':38}{base:>10.0f}ms{new:>10.0f}ms{new / base:>9.2f}x")
+                print(f"{label + ', ' + what:44}{base:>10.0f}{unit:>2}{new:>10.0f}{unit:>2}{ratio:>10}")
+            base, new = fastest("baseline", condition, visit), fastest("new", condition, visit)
+            print(f"{label + ', to activity (min)':44}{base:>10.0f}ms{new:>10.0f}ms{new / base:>9.2f}x")
     print(f"\nnew build: the app's own JS+CSS (loaded at start) {sizes['new']['start']} B brotli, of which JS "
           f"{sizes['new']['start_js']} B; MSAL.js (loaded "
           f"lazily) {sizes['new']['lazy']} B brotli; baseline: {sizes['baseline']['start']} B (main.js with MSAL.js "
           "inside, and the CSS), uncompressed.")
-    warm_files = median("new", 1, "warm", "code_requests")
+    warm_files = median("new", "CPU 1x", "warm", "code_requests")
     print(f"new build, warm reopen: {warm_files:.0f} JS/CSS requests to the server (a 304 counts) "
-          f"(baseline: {median('baseline', 1, 'warm', 'code_requests'):.0f})")
+          f"(baseline: {median('baseline', 'CPU 1x', 'warm', 'code_requests'):.0f})")
 
 
 if __name__ == "__main__":
