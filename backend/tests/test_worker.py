@@ -89,7 +89,11 @@ def stop_all(workers: list[subprocess.Popen]) -> list[str]:
             worker.send_signal(signal.SIGTERM)
     outputs = []
     for worker in workers:
-        _, err = worker.communicate(timeout=PATIENCE)
+        try:
+            _, err = worker.communicate(timeout=PATIENCE)
+        except subprocess.TimeoutExpired:
+            worker.send_signal(signal.SIGABRT)  # faulthandler (worker_process.py) prints where it is stuck
+            pytest.fail(f"a worker did not stop within {PATIENCE} s of SIGTERM:\n{worker.communicate()[1]}")
         outputs.append(err)
         assert worker.returncode == 0, err
     return outputs

@@ -4,6 +4,7 @@ the fake Graph, with a static token in place of Entra (which the tests do not ha
     python worker_process.py DATABASE_URL GRAPH_BASE_URL LEASE_SECONDS
 """
 
+import faulthandler
 import sys
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from crmbridge.graph.commands import run_worker
 
 
 def main() -> None:
+    faulthandler.enable()  # SIGABRT (stop_all on a worker that does not stop) prints every thread's stack
     database_url, base_url, lease = sys.argv[1:4]
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ORG_DOMAINS": ["contoso.com"],
                       "SECRET_KEY": "test-secret-key", "NOTES_COALESCE_SECONDS": 0})
