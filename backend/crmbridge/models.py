@@ -105,7 +105,21 @@ class ParticipantRow(Base):
     activity: Mapped[ActivityRow] = relationship(back_populates="participants")
 
 
-class MeetingLinkRow(Base):
+class WriteBlock:
+    """What the API shows of a link's write block, for a link row and for its read-only view (store.LinkView)
+    alike: both have ``write_blocked`` and ``blocked_addresses`` (declared by each, as a column or a field)."""
+
+    @property
+    def write_block(self):
+        """This link when the sync refused to write to its meeting, else None (for the API's nested field)."""
+        return self if self.write_blocked else None
+
+    @property
+    def blocked_outsiders(self) -> list[str]:
+        return json.loads(self.blocked_addresses) if self.blocked_addresses else []
+
+
+class MeetingLinkRow(WriteBlock, Base):
     """An Outlook meeting that belongs to an activity: the external one (sent by the organizer) or the internal one."""
 
     __tablename__ = "meeting_links"
@@ -129,15 +143,6 @@ class MeetingLinkRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     activity: Mapped[ActivityRow] = relationship(back_populates="links")
-
-    @property
-    def write_block(self) -> "MeetingLinkRow | None":
-        """This link when the sync refused to write to its meeting, else None (for the API's nested field)."""
-        return self if self.write_blocked else None
-
-    @property
-    def blocked_outsiders(self) -> list[str]:
-        return json.loads(self.blocked_addresses) if self.blocked_addresses else []
 
     __table_args__ = (
         Index("ix_meeting_links_activity_kind", "activity_id", "kind", unique=True),

@@ -1,6 +1,5 @@
 """Persistence: ORM rows to and from domain activities, and the queries the use cases need."""
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +12,7 @@ from .auth.caller import Caller
 from .domain.activity import Activity, Participant, Status
 from .domain.addresses import parse_address
 from .domain.classification import OrgDomains
-from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow, owner_key
+from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow, WriteBlock, owner_key
 
 # Read-only answers (the taskpane's lookup) come as plain rows from Core selects of just these columns: no ORM
 # identity map, no relationship loading; each statement is built once, with bound parameters, and SQLAlchemy keeps
@@ -133,7 +132,7 @@ def load(session: Session, activity_id: int) -> ActivityRow | None:
 
 
 @dataclass(frozen=True)
-class LinkView:
+class LinkView(WriteBlock):
     """A meeting link as the API shows it (the read-only twin of MeetingLinkRow's shown fields)."""
 
     kind: str
@@ -145,14 +144,6 @@ class LinkView:
     blocked_addresses: str | None
     blocked_at: datetime | None
     updated_at: datetime
-
-    @property
-    def write_block(self) -> "LinkView | None":
-        return self if self.write_blocked else None
-
-    @property
-    def blocked_outsiders(self) -> list[str]:
-        return json.loads(self.blocked_addresses) if self.blocked_addresses else []
 
 
 @dataclass(frozen=True)
@@ -172,12 +163,9 @@ def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None
     """As find_link when given an Outlook id, else as find_own by ``activity_id``: the activity with its
     participants and links, read only, in three plain selects. None when not found (another organizer's looks
     like a missing one); an activity the CRM deleted is found, marked ``deleted``."""
-    if item_id:
-        by, values = "item", {"ews_id": item_id, "rest_ids": sorted({item_id, ews_to_rest(item_id)})}
-    elif rest_id:
-        by, values = "rest", {"rest_id": rest_id, "ews_id": rest_to_ews(rest_id)}
-    elif ical_uid:
-        by, values = "ical", {"ical_uid": ical_uid}
+    by_id = _outlook_id(item_id, rest_id, ical_uid)
+    if by_id is not None:
+        by, values = by_id
     elif activity_id is not None and 1 <= activity_id <= MAX_ID:
         by, values = "id", {"activity_id": activity_id}
     else:
@@ -205,15 +193,8 @@ def _lookup_statement(by: str, shape: str):
     visible = _rule(shape, bindparam)
     if by == "id":
         return select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == bindparam("activity_id"), visible)
-    condition = {
-        "item": lambda: or_(MeetingLinkRow.ews_item_id == bindparam("ews_id"),
-                            MeetingLinkRow.graph_event_id.in_(bindparam("rest_ids", expanding=True))),
-        "rest": lambda: or_(MeetingLinkRow.graph_event_id == bindparam("rest_id"),
-                            MeetingLinkRow.ews_item_id == bindparam("ews_id")),
-        "ical": lambda: MeetingLinkRow.ical_uid == bindparam("ical_uid"),
-    }[by]()
     return (select(*_ACTIVITY_COLUMNS, MeetingLinkRow.kind).select_from(MeetingLinkRow).join(ActivityRow)
-            .where(condition, visible).limit(1))
+            .where(_id_rule(by, bindparam), visible).limit(1))
 
 
 def list_own(session: Session, caller: Caller, start: datetime | None, end: datetime | None,
@@ -245,25 +226,39 @@ def find_link(session: Session, caller: Caller, *, item_id: str | None = None, r
               ical_uid: str | None = None) -> MeetingLinkRow | None:
     """The link holding that Outlook id among the caller's activities; another organizer's is not found, exactly
     as an id no one linked."""
-    condition = _link_condition(item_id, rest_id, ical_uid)
-    if condition is None:
+    by_id = _outlook_id(item_id, rest_id, ical_uid)
+    if by_id is None:
         return None
+    by, values = by_id
+    condition = _id_rule(by, lambda name, **options: bindparam(name, values[name], unique=True, **options))
     # The link's activity with its participants and links comes in the same query: the lookup needs them next.
     statement = (select(MeetingLinkRow).join(ActivityRow).where(condition, visible_to(caller)).limit(1)
                  .options(joinedload(MeetingLinkRow.activity).options(*_WITH_CHILDREN)))
     return session.scalars(statement).unique().first()
 
 
-def _link_condition(item_id: str | None, rest_id: str | None, ical_uid: str | None):
+def _outlook_id(item_id: str | None, rest_id: str | None,
+                ical_uid: str | None) -> tuple[str, dict[str, str | list[str]]] | None:
+    """Which Outlook id was given ("item", "rest" or "ical"; the first of them) and the values _id_rule compares."""
     if item_id:
-        return or_(MeetingLinkRow.ews_item_id == item_id,
-                   MeetingLinkRow.graph_event_id.in_({item_id, ews_to_rest(item_id)}))
+        return "item", {"ews_id": item_id, "rest_ids": sorted({item_id, ews_to_rest(item_id)})}
     if rest_id:
-        # A link whose immutable id was learnt keeps the Office.js id in its EWS form (graph.linking.learn_ids).
-        return or_(MeetingLinkRow.graph_event_id == rest_id, MeetingLinkRow.ews_item_id == rest_to_ews(rest_id))
+        return "rest", {"rest_id": rest_id, "ews_id": rest_to_ews(rest_id)}
     if ical_uid:
-        return MeetingLinkRow.ical_uid == ical_uid
+        return "ical", {"ical_uid": ical_uid}
     return None
+
+
+def _id_rule(by: str, param):
+    """How a link is matched by an Outlook id, in one place (``param`` as in _rule): an Office.js item id in its EWS
+    or REST form; a REST id also in the EWS column, since a link whose immutable id was learnt keeps the Office.js
+    id there in its EWS form (graph.linking.learn_ids); an iCalUId as it is."""
+    if by == "item":
+        return or_(MeetingLinkRow.ews_item_id == param("ews_id"),
+                   MeetingLinkRow.graph_event_id.in_(param("rest_ids", expanding=True)))
+    if by == "rest":
+        return or_(MeetingLinkRow.graph_event_id == param("rest_id"), MeetingLinkRow.ews_item_id == param("ews_id"))
+    return MeetingLinkRow.ical_uid == param("ical_uid")
 
 
 def links_holding(session: Session, ids: dict[str, str], owner: str | None = None) -> list[MeetingLinkRow]:
