@@ -94,6 +94,18 @@ def worker_round(app) -> None:
         Worker(app, graph_setup.background_client(app), schedule=()).run(once=True)
 
 
+def store_org_domains(app, by_tenant: dict[str, str]) -> None:
+    """One organization domain per tenant, stored as an admin adds them (``crmbridge domains add``)."""
+    from crmbridge import db
+    from crmbridge.models import OrgDomainRow
+
+    with app.app_context():
+        session = db.session()
+        session.add_all(OrgDomainRow(domain=domain, tenant_id=tenant, source="admin")
+                        for tenant, domain in by_tenant.items())
+        session.commit()
+
+
 def token_for(app, email: str, roles: tuple[str, ...] = (), tenant: str | None = None) -> str:
     return dev_tokens.issue(app.config["SECRET_KEY"], email, roles, tenant)
 

@@ -17,6 +17,8 @@ CLIENT_ID = "6b1f3c1e-8e0a-4d57-9d3b-1f0b6a3c2d11"
 APP_ID_URI = f"api://crm.example.com/{CLIENT_ID}"
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SECOND_TENANT = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+# Each tenant's own organization domain, for the tests of more than one tenant.
+TENANT_DOMAINS = {TENANT: "contoso.com", SECOND_TENANT: "fabrikam.example"}
 FOREIGN_TENANT = "f00dfeed-0000-4000-8000-000000000bad"
 TASKPANE_APP = "5e6f7a8b-1111-4222-8333-944455566677"
 CRM_APP = "c0de0000-2222-4333-8444-555566667777"

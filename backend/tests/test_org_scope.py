@@ -5,8 +5,8 @@ import json
 import re
 
 import pytest
-from conftest import Api, activity_json, token_for, worker_round
-from entra_fakes import SECOND_TENANT, TENANT
+from conftest import Api, activity_json, store_org_domains, token_for, worker_round
+from entra_fakes import SECOND_TENANT, TENANT, TENANT_DOMAINS
 
 from crmbridge import db
 from crmbridge.graph import GraphClient
@@ -18,7 +18,6 @@ BASE = "https://graph.microsoft.com/v1.0"
 EVENTS = f"{BASE}/users/anna@contoso.com/events"
 START, END = "2030-03-04T09:00:00+01:00", "2030-03-04T10:00:00+01:00"
 # Tenant A is Contoso, tenant B Fabrikam (the customer in activity_json is at Fabrikam's domain).
-DOMAINS = {TENANT: "contoso.com", SECOND_TENANT: "fabrikam.example"}
 LARS = {"emailAddress": {"address": "lars@contoso.com", "name": "Lars"}, "type": "required",
         "status": {"response": "accepted"}}
 METTE = {"emailAddress": {"address": "mette@fabrikam.example", "name": "Mette"}, "type": "required",
@@ -29,11 +28,7 @@ METTE = {"emailAddress": {"address": "mette@fabrikam.example", "name": "Mette"},
 def two_tenants(app):
     """No configured domain: each tenant has only its own stored one."""
     app.config["ORG_DOMAINS"] = []
-    with app.app_context():
-        session = db.session()
-        session.add_all(OrgDomainRow(domain=domain, tenant_id=tenant, source="admin")
-                        for tenant, domain in DOMAINS.items())
-        session.commit()
+    store_org_domains(app, TENANT_DOMAINS)
     return app
 
 

@@ -3,11 +3,12 @@ organizer is the token's tenant and object id, with the upn as their address onl
 
 import pytest
 import responses
-from conftest import Api, activity_json
+from conftest import Api, activity_json, store_org_domains
 from entra_fakes import (
     ROLE,
     SECOND_TENANT,
     TENANT,
+    TENANT_DOMAINS,
     app_claims,
     entra_config,
     serve_keys,
@@ -18,10 +19,9 @@ from entra_fakes import (
 
 from crmbridge import create_app, db, migrations
 from crmbridge.auth import dev_tokens
-from crmbridge.models import ActivityRow, MeetingLinkRow, OrgDomainRow
+from crmbridge.models import ActivityRow, MeetingLinkRow
 
 # Tenant A is Contoso, tenant B Fabrikam; each has its own domain and nothing else.
-DOMAINS = {TENANT: "contoso.com", SECOND_TENANT: "fabrikam.example"}
 
 
 @pytest.fixture
@@ -29,11 +29,7 @@ def app(database_url):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "ORG_DOMAINS": [],
                       "SECRET_KEY": "test-secret-key", **entra_config()})
     migrations.upgrade(database_url)
-    with app.app_context():
-        session = db.session()
-        session.add_all(OrgDomainRow(domain=domain, tenant_id=tenant, source="admin")
-                        for tenant, domain in DOMAINS.items())
-        session.commit()
+    store_org_domains(app, TENANT_DOMAINS)
     yield app
     db.engine(app).dispose()
 
