@@ -51,7 +51,7 @@ def _wants_minimal() -> bool:
 
 @blp.post("/activities")
 @blp.doc(parameters=[idempotency.HEADER_PARAMETER])
-@blp.arguments(schemas.ActivityIn())
+@blp.arguments(schemas.ActivityIn)
 @blp.response(201, schemas.ActivityOut, description="Created; the ETag header holds its version. With an "
               "Idempotency-Key header, a retry with the same key and body gets the first answer again "
               "(Idempotent-Replayed: true) and creates nothing; the same key with another body gets 422.",
@@ -84,7 +84,7 @@ def _created(body: dict, etag: str):
 
 
 @blp.get("/activities")
-@blp.arguments(schemas.ActivityQuery(), location="query", unknown=RAISE)
+@blp.arguments(schemas.ActivityQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.ActivityPage)
 @blp.errors(*QUERY_ERRORS)
 @blp.doc(operationId="listActivities")
@@ -130,7 +130,7 @@ def external_draft(activity_id):
 
 
 @blp.post("/activities/<id:activity_id>/drift")
-@blp.arguments(schemas.GraphEventIn())
+@blp.arguments(schemas.GraphEventIn)
 @blp.response(200, schemas.DriftOut)
 @blp.errors(*BODY_ERRORS, 404)
 @blp.doc(operationId="compareDrift")
@@ -139,7 +139,7 @@ def drift(event, activity_id):
 
 
 @blp.post("/activities/<id:activity_id>/reconcile")
-@blp.arguments(schemas.ReconcileIn())
+@blp.arguments(schemas.ReconcileIn)
 @blp.response(200, schemas.PaneActivityOut, description="Changes the CRM only; externals get nothing. The answer "
               "has no internal notes: it is read on the customer meeting.", headers=ETAG_HEADER)
 @blp.errors(*BODY_ERRORS, 404, 412, 428)
@@ -153,7 +153,7 @@ def reconcile(data, activity_id):
 
 
 @blp.post("/activities/<id:activity_id>/links")
-@blp.arguments(schemas.LinkIn())
+@blp.arguments(schemas.LinkIn)
 @blp.response(201, schemas.LinkOut, description="A new link.")
 @blp.alt_response(200, schema=schemas.LinkOut, description="The activity's existing link, updated.", success=True)
 @blp.alt_response(409, schema=schemas.ErrorOut, description="The Outlook meeting is already linked to another "

@@ -9,7 +9,7 @@ blp = api_blueprint("audit", __name__, "The audit trail (the Crmbridge.Admin rol
 
 
 @blp.get("/audit")
-@blp.arguments(schemas.AuditQuery(), location="query")
+@blp.arguments(schemas.AuditQuery, location="query")
 @blp.response(200, schemas.AuditPage, description="Oldest first; entries older than the retention are pruned.")
 @blp.errors(*QUERY_ERRORS, 400)
 @blp.doc(operationId="auditTrail")

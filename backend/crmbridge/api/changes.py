@@ -9,7 +9,7 @@ blp = api_blueprint("changes", __name__, "The change feed: what happened to acti
 
 
 @blp.get("/changes")
-@blp.arguments(schemas.ChangeQuery(), location="query")
+@blp.arguments(schemas.ChangeQuery, location="query")
 @blp.response(200, schemas.ChangePage, description="Oldest first. Keep `next` and pass it as `after`; an event is "
               "never skipped, and its id is the one webhook deliveries carry.")
 @blp.errors(*QUERY_ERRORS, 400)

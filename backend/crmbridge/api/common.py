@@ -50,6 +50,11 @@ class StrictParser(FlaskParser):
 class ApiBlueprint(Blueprint):
     ARGUMENTS_PARSER = StrictParser()
 
+    def arguments(self, schema, **kwargs):
+        """As flask-smorest's, with a schema class made into its instance here, once: webargs given a class makes a
+        new schema on every request (marshmallow deep-copies every field for it)."""
+        return super().arguments(schema() if isinstance(schema, type) else schema, **kwargs)
+
     def errors(self, *statuses: int):
         """Document the error statuses a view answers besides those of every API call (``CALLER_ERRORS``)."""
 

@@ -44,7 +44,7 @@ class GuardCheckOut(PlannedSchema):
 
 
 @blp.post("/guard/check")
-@blp.arguments(GuardCheckIn())
+@blp.arguments(GuardCheckIn)
 @blp.response(200, GuardCheckOut, description="A verdict and field names only; never text of the notes.")
 @blp.errors(*BODY_ERRORS, 404)
 @blp.doc(operationId="guardCheck")

@@ -28,7 +28,7 @@ def _optional_version() -> int | None:
 
 @blp.put(BY_EXTERNAL_ID)
 @blp.doc(parameters=[{**IF_MATCH, "required": False}])
-@blp.arguments(ActivityIn())
+@blp.arguments(ActivityIn)
 @blp.response(200, schemas.UpsertOut, description="Replaced (200) or created (201); sending the same body again "
               "changes nothing (same version, no outbox job). If-Match is optional. A new organizerEmail moves the "
               "activity (see reassign).")
@@ -80,7 +80,7 @@ def delete_activity(activity_id):
 
 @blp.post("/activities/<id:activity_id>/reassign")
 @blp.doc(parameters=[IF_MATCH])
-@blp.arguments(schemas.ReassignIn())
+@blp.arguments(schemas.ReassignIn)
 @blp.response(200, schemas.ReassignOut, description="Needs If-Match. The internal meeting is cancelled in the old "
               "calendar and created in the new one (both mail their attendees); the customer meeting stays with "
               "the old organizer, whose taskpane says it moved and to whom.")

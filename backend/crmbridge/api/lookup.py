@@ -23,7 +23,7 @@ blp = api_blueprint("lookup", __name__, "One call for the taskpane: activity, cl
 
 
 @blp.get("/lookup")
-@blp.arguments(schemas.LookupQuery(), location="query", unknown=RAISE)
+@blp.arguments(schemas.LookupQuery, location="query", unknown=RAISE)
 @blp.response(200, schemas.LookupOut)
 @blp.alt_response(410, schema=GoneOut, description=GONE)
 @blp.errors(*QUERY_ERRORS, 404)
@@ -32,7 +32,7 @@ def lookup(query):
 
 
 @blp.post("/lookup")
-@blp.arguments(schemas.LookupIn())
+@blp.arguments(schemas.LookupIn)
 @blp.response(200, schemas.LookupOut, description="As GET, with a Graph-shaped snapshot of the open meeting.")
 @blp.alt_response(410, schema=GoneOut, description=GONE)
 @blp.errors(*BODY_ERRORS, 404)

@@ -16,7 +16,7 @@ def _with_counts(row):
 
 
 @blp.post("/webhooks")
-@blp.arguments(schemas.WebhookIn())
+@blp.arguments(schemas.WebhookIn)
 @blp.response(201, schemas.WebhookCreatedOut, description="The secret is in this answer only.")
 @blp.errors(*BODY_ERRORS, 422)
 @blp.doc(operationId="createWebhook")
