@@ -12,23 +12,25 @@ from .auth.caller import Caller
 from .domain.activity import Activity, Participant, Status
 from .domain.addresses import parse_address
 from .domain.classification import OrgDomains
+from .driver_select import DriverSelect
 from .models import MAX_ID, ActivityRow, MeetingLinkRow, OrgDomainRow, ParticipantRow, WriteBlock, owner_key
 
-# Read-only answers (the taskpane's lookup) come as plain rows from Core selects of just these columns: no ORM
-# identity map, no relationship loading; each statement is built once, with bound parameters, and SQLAlchemy keeps
-# its compiled form.
+# Read-only answers (the taskpane's lookup) come as plain rows of just these columns, from Core selects run on the
+# driver's cursor (driver_select): no ORM identity map, no relationship loading, no execution layer; each statement
+# is built once, with bound parameters, and compiled once per database dialect.
 _ACTIVITY_COLUMNS = (
     ActivityRow.id, ActivityRow.subject, ActivityRow.start_utc, ActivityRow.end_utc, ActivityRow.time_zone,
     ActivityRow.is_all_day, ActivityRow.location, ActivityRow.internal_notes, ActivityRow.external_agenda,
     ActivityRow.status, ActivityRow.organizer_email, ActivityRow.version, ActivityRow.external_source,
     ActivityRow.external_id, ActivityRow.deleted_at,
 )
-_PARTICIPANTS = (select(ParticipantRow.email, ParticipantRow.display_name, ParticipantRow.type)
-                 .where(ParticipantRow.activity_id == bindparam("id")).order_by(ParticipantRow.position))
-_LINKS = select(MeetingLinkRow.kind, MeetingLinkRow.state, MeetingLinkRow.graph_event_id, MeetingLinkRow.ews_item_id,
-                MeetingLinkRow.ical_uid, MeetingLinkRow.write_blocked, MeetingLinkRow.blocked_addresses,
-                MeetingLinkRow.blocked_at, MeetingLinkRow.updated_at
-                ).where(MeetingLinkRow.activity_id == bindparam("id"))
+_PARTICIPANTS = DriverSelect(select(ParticipantRow.email, ParticipantRow.display_name, ParticipantRow.type)
+                             .where(ParticipantRow.activity_id == bindparam("id")).order_by(ParticipantRow.position))
+_LINKS = DriverSelect(select(
+    MeetingLinkRow.kind, MeetingLinkRow.state, MeetingLinkRow.graph_event_id, MeetingLinkRow.ews_item_id,
+    MeetingLinkRow.ical_uid, MeetingLinkRow.write_blocked, MeetingLinkRow.blocked_addresses, MeetingLinkRow.blocked_at,
+    MeetingLinkRow.updated_at,
+).where(MeetingLinkRow.activity_id == bindparam("id")))
 
 
 def to_domain(row: ActivityRow) -> Activity:
@@ -171,30 +173,32 @@ def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None
     else:
         return None
     shape, seen_by = _visibility(caller)
-    connection = session.connection()  # the session's transaction, without the ORM's execution layer
-    row = connection.execute(_lookup_statement(by, shape), {**values, **seen_by}).first()
-    if row is None:
+    connection = session.connection()  # the session's transaction
+    rows = _lookup_statement(by, shape).rows(connection, {**values, **seen_by})
+    if not rows:
         return None
-    participants = connection.execute(_PARTICIPANTS, {"id": row.id}).all()
-    links = connection.execute(_LINKS, {"id": row.id}).all()
+    (id_, subject, start, end, time_zone, is_all_day, location, internal_notes, external_agenda, status,
+     organizer_email, version, external_source, external_id, deleted_at, matched_kind) = rows[0]
+    participants = _PARTICIPANTS.rows(connection, {"id": id_})
+    links = _LINKS.rows(connection, {"id": id_})
     activity = Activity(
-        id=row.id, subject=row.subject, start=row.start_utc, end=row.end_utc, time_zone=row.time_zone,
-        is_all_day=row.is_all_day, location=row.location, internal_notes=row.internal_notes,
-        external_agenda=row.external_agenda, status=Status(row.status), organizer_email=row.organizer_email,
-        participants=tuple(Participant(*p) for p in participants), version=row.version,
-        external_source=row.external_source, external_id=row.external_id,
+        id=id_, subject=subject, start=start, end=end, time_zone=time_zone, is_all_day=is_all_day,
+        location=location, internal_notes=internal_notes, external_agenda=external_agenda, status=Status(status),
+        organizer_email=organizer_email, participants=tuple(Participant(*p) for p in participants), version=version,
+        external_source=external_source, external_id=external_id,
     )
-    return Found(activity, row.deleted_at is not None, row[-1], {link.kind: LinkView(*link) for link in links})
+    return Found(activity, deleted_at is not None, matched_kind, {link[0]: LinkView(*link) for link in links})
 
 
 @cache
-def _lookup_statement(by: str, shape: str):
+def _lookup_statement(by: str, shape: str) -> DriverSelect:
     """The first select of find_for_lookup, built once per kind of id and of caller, with bound parameters."""
     visible = _rule(shape, bindparam)
     if by == "id":
-        return select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == bindparam("activity_id"), visible)
-    return (select(*_ACTIVITY_COLUMNS, MeetingLinkRow.kind).select_from(MeetingLinkRow).join(ActivityRow)
-            .where(_id_rule(by, bindparam), visible).limit(1))
+        return DriverSelect(select(*_ACTIVITY_COLUMNS, null()).where(ActivityRow.id == bindparam("activity_id"),
+                                                                     visible))
+    return DriverSelect(select(*_ACTIVITY_COLUMNS, MeetingLinkRow.kind).select_from(MeetingLinkRow).join(ActivityRow)
+                        .where(_id_rule(by, bindparam), visible).limit(1))
 
 
 def list_own(session: Session, caller: Caller, start: datetime | None, end: datetime | None,

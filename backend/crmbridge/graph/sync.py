@@ -52,6 +52,7 @@ from ..domain.addresses import address_key
 from ..domain.classification import Kind, OrgDomains, classify
 from ..domain.draft import external_draft
 from ..domain.outsiders import attendee_addresses, outsiders
+from ..driver_select import DriverSelect
 from ..integration import events
 from ..models import (
     ActivityRow,
@@ -663,7 +664,7 @@ def _room_answers(internal: str | None, external_snapshot: str | None) -> list[d
     return answers
 
 
-_PANE_STATE = (
+_PANE_STATE = DriverSelect(
     select(InternalMeetingSyncRow.synced_at, InternalMeetingSyncRow.field_hashes, InternalMeetingSyncRow.notes_held,
            InternalMeetingSyncRow.room_responses, ExternalMeetingCheckRow.snapshot,
            exists().where(SyncJobRow.activity_id == ActivityRow.id, SyncJobRow.done.is_(False),
@@ -678,6 +679,6 @@ _PANE_STATE = (
 
 def pane_state(session: Session, activity: Activity) -> tuple[dict | None, list[dict], bool]:
     """``notes_in_meeting``, ``room_answers`` and ``waiting_for_sign_in`` of one activity, read in one select."""
-    row = session.connection().execute(_PANE_STATE, {"id": activity.id, "now": now()}).one()
+    (row,) = _PANE_STATE.rows(session.connection(), {"id": activity.id, "now": now()})
     synced_at, hashes, held, internal_rooms, snapshot, waits = row
     return (_notes_answer(activity, synced_at, hashes, held), _room_answers(internal_rooms, snapshot), bool(waits))
