@@ -230,7 +230,7 @@ def phases(app, client, one, count: int) -> None:
         setattr(owner, name, timed(phase, getattr(owner, name)))
     hooks = []  # (list, index, original): the hooks Flask holds in lists, timed in place
     for functions, function, phase in ((app.before_request_funcs["lookup"], auth_request.authenticate, "token check"),
-                                       (app.teardown_appcontext_funcs, db._close_session, "closing the session")):
+                                       (app.teardown_appcontext_funcs, db._close, "closing the connection")):
         index = functions.index(function)
         functions[index] = timed(phase, function)
         hooks.append((functions, index, function))

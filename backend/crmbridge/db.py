@@ -1,10 +1,11 @@
-"""The database: one engine per app, one session per request, closed at the end of the request."""
+"""The database: one engine per app; per request, one session and (for the lookup's plain selects) one connection,
+both opened on first use and closed at the end of the request."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,7 +38,7 @@ def init_app(app: Flask) -> None:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     app.extensions[EXTENSION] = sessionmaker(bind=engine, expire_on_commit=False)
-    app.teardown_appcontext(_close_session)
+    app.teardown_appcontext(_close)
 
 
 def engine(app: Flask | None = None) -> Engine:
@@ -49,6 +50,14 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions[EXTENSION]()
     return g.db_session
+
+
+def reads() -> Connection:
+    """The request's connection for selects that need no ORM (the lookup's, run on the driver's cursor): no session,
+    no identity map, no transaction of its own to end; opened on first use."""
+    if "db_reads" not in g:
+        g.db_reads = engine().connect()
+    return g.db_reads
 
 
 @contextmanager
@@ -65,7 +74,10 @@ def standalone_session(app: Flask) -> Iterator[Session]:
         db_session.close()
 
 
-def _close_session(_exc) -> None:
+def _close(_exc) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()  # ends its transaction, rolling back what was not committed
+    connection = g.pop("db_reads", None)
+    if connection is not None:
+        connection.close()  # back to the pool, its transaction (if the driver began one) rolled back

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -333,25 +334,17 @@ def prepare_customer_appointment(session: Session, caller: Caller, activity_id: 
     return external, True
 
 
-def lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
-    try:
-        return _lookup(session, caller, query, org)
-    except NotFound:
-        from .integration.activities import explain_missing
-
-        explain_missing(session, caller, query)  # deleted or moved by the CRM: 410 with the reason
-        raise
-
-
-def _lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
-    # Read only, in plain selects (store.find_for_lookup): this is the call every opening of the taskpane makes.
+def lookup(reads: Connection, caller: Caller, query: dict, org: OrgDomains) -> LookupView:
+    """What the taskpane shows on opening a meeting. Read only, in plain selects on ``reads`` (store.find_for_lookup):
+    this is the call every opening of the taskpane makes. NotFound when the caller has no such meeting or
+    activity."""
     outlook_ids = {key: query[key] for key in ("item_id", "rest_id", "ical_uid") if key in query}
-    found = store.find_for_lookup(session, caller, **outlook_ids) if outlook_ids else None
+    found = store.find_for_lookup(reads, caller, **outlook_ids) if outlook_ids else None
     if found is not None:
         meeting = found.matched_kind
     elif "activity_id" in query:
         _require_integration(caller)
-        found = store.find_for_lookup(session, caller, activity_id=query["activity_id"])
+        found = store.find_for_lookup(reads, caller, activity_id=query["activity_id"])
         meeting = query.get("meeting_kind")
         if found is None:
             raise NotFound(f"No activity {query['activity_id']} among yours.")
@@ -366,7 +359,7 @@ def _lookup(session: Session, caller: Caller, query: dict, org: OrgDomains) -> L
     if query.get("snapshot") is not None and meeting != "internal":
         drift = compute_drift(activity, read_graph_event(query["snapshot"]), org)
     state = external_state(activity, org, external.state if external else None, drift)
-    notes, rooms, waiting = sync.pane_state(session, activity)
+    notes, rooms, waiting = sync.pane_state(reads, activity)
     return LookupView(replace(view(activity, org), external_state=state.value), etag_for(activity.version), meeting,
                       state.value, external, found.links.get("internal"), drift, internal_notes=notes,
                       rooms=tuple(rooms), waiting_for_sign_in=waiting)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import and_, bindparam, func, null, or_, select
+from sqlalchemy import Connection, and_, bindparam, func, null, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from .auth.caller import Caller
@@ -159,7 +159,7 @@ class Found:
     links: dict[str, LinkView]
 
 
-def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None = None,
+def find_for_lookup(connection: Connection, caller: Caller, *, activity_id: int | None = None,
                     item_id: str | None = None, rest_id: str | None = None,
                     ical_uid: str | None = None) -> Found | None:
     """As find_link when given an Outlook id, else as find_own by ``activity_id``: the activity with its
@@ -173,7 +173,6 @@ def find_for_lookup(session: Session, caller: Caller, *, activity_id: int | None
     else:
         return None
     shape, seen_by = _visibility(caller)
-    connection = session.connection()  # the session's transaction
     rows = _lookup_statement(by, shape).rows(connection, {**values, **seen_by})
     if not rows:
         return None

@@ -87,7 +87,7 @@ def test_the_lookups_first_select_gives_what_sqlalchemy_gives(seeded, by, shape)
     driver = store._lookup_statement(by, shape)
     found = 0
     with seeded.app_context():
-        connection = db.session().connection()
+        connection = db.reads()
         for values, seen_by in itertools.product(IDS[by], SEEN_BY[shape]):
             params = {**values, **seen_by}
             rows = driver.rows(connection, params)
@@ -100,7 +100,7 @@ def test_the_lookups_first_select_gives_what_sqlalchemy_gives(seeded, by, shape)
 
 def test_participants_links_and_the_pane_state_give_what_sqlalchemy_gives(seeded):
     with seeded.app_context():
-        connection = db.session().connection()
+        connection = db.reads()
         for driver, params in [(store._PARTICIPANTS, {"id": 1}), (store._LINKS, {"id": 1}), (store._LINKS, {"id": 2}),
                                (sync._PANE_STATE, {"id": 1, "now": NOW}), (sync._PANE_STATE, {"id": 2, "now": NOW}),
                                (sync._PANE_STATE, {"id": 1, "now": NOW + timedelta(hours=1)})]:
@@ -121,4 +121,4 @@ def test_participants_links_and_the_pane_state_give_what_sqlalchemy_gives(seeded
 def test_a_missing_parameter_is_named(app):
     driver = DriverSelect(select(ActivityRow.id).where(ActivityRow.id == bindparam("activity_id")))
     with app.app_context(), pytest.raises(KeyError, match="activity_id"):
-        driver.rows(db.session().connection(), {})
+        driver.rows(db.reads(), {})

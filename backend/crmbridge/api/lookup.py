@@ -10,7 +10,9 @@ from .. import db, schemas, services
 from ..auth.graph_tokens import graph_token_for_current_user
 from ..auth.obo import OboError
 from ..auth.request import current_caller, entra_assertion
+from ..domain.errors import NotFound
 from ..graph import setup as graph_setup
+from ..integration.activities import explain_missing
 from ..integration.schemas import GoneOut
 from .common import BODY_ERRORS, QUERY_ERRORS, api_blueprint, org_domains
 
@@ -42,7 +44,11 @@ def lookup_with_snapshot(query):
 
 def _lookup(query):
     caller = current_caller()
-    found = services.lookup(db.session(), caller, query, org_domains())
+    try:
+        found = services.lookup(db.reads(), caller, query, org_domains())
+    except NotFound:
+        explain_missing(db.session(), caller, query)  # deleted or moved by the CRM: 410 with the reason
+        raise
     app = current_app._get_current_object()
     can_prepare = graph_setup.request_client(app) is not None and (
         caller.is_user or graph_setup.mode(app) == "application")

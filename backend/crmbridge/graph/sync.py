@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 from tzlocal.windows_tz import tz_win
 
@@ -677,8 +677,8 @@ _PANE_STATE = DriverSelect(
 )
 
 
-def pane_state(session: Session, activity: Activity) -> tuple[dict | None, list[dict], bool]:
+def pane_state(connection: Connection, activity: Activity) -> tuple[dict | None, list[dict], bool]:
     """``notes_in_meeting``, ``room_answers`` and ``waiting_for_sign_in`` of one activity, read in one select."""
-    (row,) = _PANE_STATE.rows(session.connection(), {"id": activity.id, "now": now()})
+    (row,) = _PANE_STATE.rows(connection, {"id": activity.id, "now": now()})
     synced_at, hashes, held, internal_rooms, snapshot, waits = row
     return (_notes_answer(activity, synced_at, hashes, held), _room_answers(internal_rooms, snapshot), bool(waits))
