@@ -36,11 +36,12 @@ class DriverSelect:
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[tuple]:
         """The statement's rows for ``params`` (a sequence for each expanding parameter), on ``connection``'s
         transaction."""
-        shape = (connection.dialect.name, tuple(sorted((name, len(value)) for name, value in params.items()
-                                                         if isinstance(value, list | tuple))))
+        dialect = connection.dialect  # its driver too: psycopg and psycopg2 are both "postgresql"
+        shape = (dialect.name, dialect.driver, dialect.paramstyle,
+                 tuple(sorted((name, len(value)) for name, value in params.items() if isinstance(value, list | tuple))))
         compiled = self._compiled.get(shape)
         if compiled is None:
-            compiled = self._compiled[shape] = _compile(self.statement, connection.dialect, params)
+            compiled = self._compiled[shape] = _compile(self.statement, dialect, params)
         values = dict(compiled.defaults)  # every bound parameter, an expanding one's as name_1 .. name_n
         for name, value in params.items():
             if isinstance(value, list | tuple):

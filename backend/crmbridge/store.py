@@ -24,6 +24,7 @@ _ACTIVITY_COLUMNS = (
     ActivityRow.status, ActivityRow.organizer_email, ActivityRow.version, ActivityRow.external_source,
     ActivityRow.external_id, ActivityRow.deleted_at,
 )
+_ACTIVITY_NAMES = tuple(column.key for column in _ACTIVITY_COLUMNS)
 _PARTICIPANTS = DriverSelect(select(ParticipantRow.email, ParticipantRow.display_name, ParticipantRow.type)
                              .where(ParticipantRow.activity_id == bindparam("id")).order_by(ParticipantRow.position))
 _LINKS = DriverSelect(select(
@@ -176,17 +177,18 @@ def find_for_lookup(connection: Connection, caller: Caller, *, activity_id: int 
     rows = _lookup_statement(by, shape).rows(connection, {**values, **seen_by})
     if not rows:
         return None
-    (id_, subject, start, end, time_zone, is_all_day, location, internal_notes, external_agenda, status,
-     organizer_email, version, external_source, external_id, deleted_at, matched_kind) = rows[0]
-    participants = _PARTICIPANTS.rows(connection, {"id": id_})
-    links = _LINKS.rows(connection, {"id": id_})
+    row = dict(zip(_ACTIVITY_NAMES, rows[0], strict=False))  # by name, as _ACTIVITY_COLUMNS lists them
+    participants = _PARTICIPANTS.rows(connection, {"id": row["id"]})
+    links = _LINKS.rows(connection, {"id": row["id"]})
     activity = Activity(
-        id=id_, subject=subject, start=start, end=end, time_zone=time_zone, is_all_day=is_all_day,
-        location=location, internal_notes=internal_notes, external_agenda=external_agenda, status=Status(status),
-        organizer_email=organizer_email, participants=tuple(Participant(*p) for p in participants), version=version,
-        external_source=external_source, external_id=external_id,
+        id=row["id"], subject=row["subject"], start=row["start_utc"], end=row["end_utc"],
+        time_zone=row["time_zone"], is_all_day=row["is_all_day"], location=row["location"],
+        internal_notes=row["internal_notes"], external_agenda=row["external_agenda"], status=Status(row["status"]),
+        organizer_email=row["organizer_email"], participants=tuple(Participant(*p) for p in participants),
+        version=row["version"], external_source=row["external_source"], external_id=row["external_id"],
     )
-    return Found(activity, deleted_at is not None, matched_kind, {link[0]: LinkView(*link) for link in links})
+    matched_kind = rows[0][len(_ACTIVITY_NAMES)]  # the link's kind, or NULL when found by activity id
+    return Found(activity, row["deleted_at"] is not None, matched_kind, {link[0]: LinkView(*link) for link in links})
 
 
 @cache

@@ -90,10 +90,9 @@ def test_the_lookups_first_select_gives_what_sqlalchemy_gives(seeded, by, shape)
         connection = db.reads()
         for values, seen_by in itertools.product(IDS[by], SEEN_BY[shape]):
             params = {**values, **seen_by}
-            rows = driver.rows(connection, params)
-            assert rows == core_rows(connection, driver, params), params
-            assert all(type(a) is type(b) for row, core in zip(rows, core_rows(connection, driver, params),
-                                                               strict=True) for a, b in zip(row, core, strict=True))
+            rows, core = driver.rows(connection, params), core_rows(connection, driver, params)
+            assert rows == core, params
+            assert [[type(value) for value in row] for row in rows] == [[type(value) for value in row] for row in core]
             found += len(rows)
     assert found, "no parameters matched a row: the comparison would prove nothing"
 
